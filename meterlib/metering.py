@@ -1,0 +1,516 @@
+"""The `Metering` facade: Stripe's meter resources as plain Python services over a storage."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+
+import attrs
+
+from meterlib import validation as rules
+from meterlib.model import (
+    CancelSettings,
+    ListObject,
+    Meter,
+    MeterEvent,
+    MeterEventAdjustment,
+    MeterEventSummary,
+    StatusTransitions,
+)
+from meterlib.storage import Storage, storage_from_url
+from meterlib.storage.base import NewEvent
+from meterlib.timeutil import Clock, SystemClock, now_seconds, to_unix_seconds
+
+T = TypeVar("T", Meter, MeterEventSummary)
+
+
+class Metering:
+    """Usage metering with Stripe Billing Meter semantics, in your process.
+
+    >>> from datetime import datetime, timezone
+    >>> m = Metering(clock=ManualClock(datetime(2026, 3, 10, tzinfo=timezone.utc)))
+    >>> meter = m.meters.create(display_name="Search API Calls", event_name="ai_search_api",
+    ...                         default_aggregation={"formula": "sum"})
+    >>> _ = m.record("ai_search_api", customer="cus_1", value="25")
+    >>> m.usage(meter.id, "cus_1", "2026-03-10T00:00:00Z", "2026-03-11T00:00:00Z")
+    Decimal('25')
+
+    Args:
+        storage: a storage URL (``"memory://"``, ``"sqlite:///usage.db"``) or a `Storage`.
+        clock: anything with ``now()``; every time rule reads it. Defaults to the system clock.
+        livemode: the ``livemode`` flag every object carries.
+
+    A `Metering` is safe to share between threads; use it as a context manager to close it.
+
+    """
+
+    def __init__(
+        self,
+        storage: str | Storage = "memory://",
+        *,
+        clock: Clock | None = None,
+        livemode: bool = False,
+    ) -> None:
+        self.storage = storage if isinstance(storage, Storage) else storage_from_url(storage)
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.livemode = bool(livemode)
+        self._lock = threading.RLock()
+        self.meters = Meters(self)
+        self.meter_events = MeterEvents(self)
+        self.meter_event_adjustments = MeterEventAdjustments(self)
+
+    def _now(self) -> int:
+        return now_seconds(self.clock)
+
+    def _id(self, prefix: str, entropy: str) -> str:
+        return f"{prefix}_{'' if self.livemode else 'test_'}{entropy}"
+
+    def record(
+        self,
+        event_name: str,
+        *,
+        customer: str,
+        value: object = None,
+        timestamp: object = None,
+        identifier: str | None = None,
+    ) -> MeterEvent:
+        """Record usage without knowing the meter's payload keys.
+
+        >>> # m.record("ai_search_api", customer="cus_1", value=3)
+        """
+        with self._lock:
+            name = rules.validate_event_name(event_name)
+            meter = rules.check_meter_accepts_events(
+                self.storage.get_meter_by_event_name(name), name
+            )
+            payload: dict[str, object] = {meter.customer_mapping.event_payload_key: customer}
+            if value is not None:
+                payload[meter.value_settings.event_payload_key] = value
+            return self.meter_events.create(
+                event_name=name, payload=payload, identifier=identifier, timestamp=timestamp
+            )
+
+    def usage(self, meter_id: str, customer: str, start: object, end: object) -> Decimal:
+        """The aggregated value of one customer's usage in ``[start, end)``, to the second."""
+        with self._lock:
+            meter = self.meters.retrieve(meter_id)
+            who = rules.require_string(customer, "customer", max_length=5000)
+            begin = to_unix_seconds(start, "start")
+            finish = to_unix_seconds(end, "end")
+            if finish <= begin:
+                rules.fail("end must be after start", code="parameter_invalid_range", param="end")
+            (value,) = self.storage.summarize(
+                meter,
+                rules.aggregation_for(meter),
+                customer=who,
+                start=begin,
+                step=finish - begin,
+                count=1,
+            )
+            return value
+
+    def close(self) -> None:
+        """Close the storage; the instance is unusable afterwards."""
+        with self._lock:
+            self.storage.close()
+
+    def __enter__(self) -> Metering:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _page(
+    items: Sequence[T],
+    *,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+    url: str,
+    fetch: Callable[[str | None, str | None], ListObject[T]],
+) -> ListObject[T]:
+    """One page of `items` (already in list order) by Stripe's cursor rules."""
+    ids = [item.id for item in items]
+    cursor = starting_after if starting_after is not None else ending_before
+    if cursor is not None and cursor not in ids:
+        param = "starting_after" if starting_after is not None else "ending_before"
+        rules.fail(
+            f"No such object: {cursor!r}", code="resource_missing", param=param, http_status=404
+        )
+    if ending_before is not None:
+        stop = ids.index(ending_before)
+        first = max(0, stop - limit)
+        return ListObject(
+            data=tuple(items[first:stop]),
+            has_more=first > 0,
+            url=url,
+            next_page=lambda page: fetch(None, page.data[0].id),
+        )
+    first = 0 if starting_after is None else ids.index(starting_after) + 1
+    return ListObject(
+        data=tuple(items[first : first + limit]),
+        has_more=first + limit < len(items),
+        url=url,
+        next_page=lambda page: fetch(page.data[-1].id, None),
+    )
+
+
+class Meters:
+    """``m.meters``: create, retrieve, update, deactivate, reactivate, list, summaries."""
+
+    def __init__(self, metering: Metering) -> None:
+        self._m = metering
+
+    def create(
+        self,
+        *,
+        display_name: str,
+        event_name: str,
+        default_aggregation: Mapping[str, str] | Any,
+        customer_mapping: Mapping[str, str] | Any = None,
+        value_settings: Mapping[str, str] | Any = None,
+        event_time_window: str | None = None,
+    ) -> Meter:
+        """Create a meter; its event name is reserved for it for ever.
+
+        >>> # m.meters.create(display_name="Search", event_name="search",
+        >>> #                 default_aggregation={"formula": "sum"})
+        """
+        params = rules.validate_meter_params(
+            display_name=display_name,
+            event_name=event_name,
+            default_aggregation=default_aggregation,
+            customer_mapping=customer_mapping,
+            value_settings=value_settings,
+            event_time_window=event_time_window,
+        )
+        with self._m._lock:
+            now = self._m._now()
+            meter = Meter(
+                id=self._m._id("mtr", uuid.uuid4().hex[:24]),
+                created=now,
+                updated=now,
+                display_name=params.display_name,
+                event_name=params.event_name,
+                default_aggregation=params.default_aggregation,
+                customer_mapping=params.customer_mapping,
+                value_settings=params.value_settings,
+                event_time_window=params.event_time_window,
+                status="active",
+                status_transitions=StatusTransitions(),
+                livemode=self._m.livemode,
+            )
+            if not self._m.storage.add_meter(meter):
+                rules.fail(
+                    f"A meter with event_name {params.event_name!r} already exists",
+                    code="resource_already_exists",
+                    param="event_name",
+                )
+            return meter
+
+    def retrieve(self, id: str) -> Meter:
+        """The meter with this id; ``resource_missing`` if there is none."""
+        meter_id = rules.validate_meter_id(id)
+        with self._m._lock:
+            meter = self._m.storage.get_meter(meter_id)
+        if meter is None:
+            rules.fail(
+                f"No such meter: {meter_id!r}", code="resource_missing", param="id", http_status=404
+            )
+        return meter
+
+    def _change(self, id: str, change: Callable[[Meter, int], Meter | None]) -> Meter:
+        with self._m._lock:
+            meter = self.retrieve(id)
+            changed = change(meter, self._m._now())
+            if changed is None:
+                return meter
+            self._m.storage.replace_meter(changed)
+            return changed
+
+    def update(self, id: str, *, display_name: str | None = None) -> Meter:
+        """Rename a meter: ``display_name`` is the only field that can change."""
+        name = None if display_name is None else rules.validate_display_name(display_name)
+        return self._change(
+            id,
+            lambda meter, now: (
+                None if name is None else attrs.evolve(meter, display_name=name, updated=now)
+            ),
+        )
+
+    def deactivate(self, id: str) -> Meter:
+        """Stop accepting events (``archived_meter``); data and summaries stay."""
+        return self._change(
+            id,
+            lambda meter, now: (
+                None
+                if meter.status == "inactive"
+                else attrs.evolve(
+                    meter,
+                    status="inactive",
+                    status_transitions=StatusTransitions(deactivated_at=now),
+                    updated=now,
+                )
+            ),
+        )
+
+    def reactivate(self, id: str) -> Meter:
+        """Accept events again; ``deactivated_at`` returns to None."""
+        return self._change(
+            id,
+            lambda meter, now: (
+                None
+                if meter.status == "active"
+                else attrs.evolve(
+                    meter, status="active", status_transitions=StatusTransitions(), updated=now
+                )
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        limit: int = 10,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> ListObject[Meter]:
+        """Meters newest first, optionally only ``active`` or ``inactive`` ones."""
+        wanted = rules.validate_status_filter(status)
+        size, after, before = rules.validate_page_params(limit, starting_after, ending_before)
+        with self._m._lock:
+            meters = self._m.storage.list_meters(status=wanted)
+        return _page(
+            meters,
+            limit=size,
+            starting_after=after,
+            ending_before=before,
+            url="/v1/billing/meters",
+            fetch=lambda a, b: self.list(
+                status=wanted, limit=size, starting_after=a, ending_before=b
+            ),
+        )
+
+    def list_event_summaries(
+        self,
+        id: str,
+        *,
+        customer: str,
+        start_time: object,
+        end_time: object,
+        value_grouping_window: str | None = None,
+        limit: int = 10,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> ListObject[MeterEventSummary]:
+        """One customer's usage in ``[start_time, end_time)``, one summary per window.
+
+        >>> # m.meters.list_event_summaries(meter.id, customer="cus_1",
+        >>> #     start_time=day_start, end_time=day_end, value_grouping_window="hour")
+        """
+        query = rules.validate_summary_params(
+            customer=customer,
+            start_time=start_time,
+            end_time=end_time,
+            value_grouping_window=value_grouping_window,
+        )
+        size, after, before = rules.validate_page_params(limit, starting_after, ending_before)
+        with self._m._lock:
+            meter = self.retrieve(id)
+            total = rules.window_count(query)
+            if after is not None:
+                first = self._window_index(meter, query, after, "starting_after") + 1
+                stop = min(total, first + size)
+            elif before is not None:
+                stop = self._window_index(meter, query, before, "ending_before")
+                first = max(0, stop - size)
+            else:
+                first, stop = 0, min(total, size)
+            start = query.start_time + first * query.window
+            values = self._m.storage.summarize(
+                meter,
+                rules.aggregation_for(meter),
+                customer=query.customer,
+                start=start,
+                step=query.window,
+                count=stop - first,
+            )
+        data = tuple(
+            self._summary(meter, query.customer, start + i * query.window, query.window, value)
+            for i, value in enumerate(values)
+        )
+        return ListObject(
+            data=data,
+            has_more=first > 0 if before is not None else stop < total,
+            url=f"/v1/billing/meters/{meter.id}/event_summaries",
+            next_page=lambda page: self.list_event_summaries(
+                meter.id,
+                customer=query.customer,
+                start_time=query.start_time,
+                end_time=query.end_time,
+                value_grouping_window=value_grouping_window,
+                limit=size,
+                starting_after=None if before is not None else page.data[-1].id,
+                ending_before=page.data[0].id if before is not None else None,
+            ),
+        )
+
+    def _summary_id(self, meter: Meter, customer: str, start: int, end: int) -> str:
+        digest = hashlib.sha256(
+            f"{meter.id}\x00{customer}\x00{start}\x00{end}".encode()
+        ).hexdigest()
+        return self._m._id("mtrusg", f"{digest[:16]}{start:x}")
+
+    def _summary(
+        self, meter: Meter, customer: str, start: int, step: int, value: Decimal
+    ) -> MeterEventSummary:
+        return MeterEventSummary(
+            id=self._summary_id(meter, customer, start, start + step),
+            meter=meter.id,
+            start_time=start,
+            end_time=start + step,
+            aggregated_value=value,
+            livemode=self._m.livemode,
+        )
+
+    def _window_index(
+        self, meter: Meter, query: rules.SummaryParams, cursor: str, param: str
+    ) -> int:
+        """The index of the window a summary id names within this query, or resource_missing."""
+        prefix = self._m._id("mtrusg", "")
+        try:
+            start = int(cursor.removeprefix(prefix)[16:], 16)
+        except ValueError:
+            start = -1
+        index, offset = divmod(start - query.start_time, query.window)
+        if (
+            not cursor.startswith(prefix)
+            or offset
+            or not 0 <= index < rules.window_count(query)
+            or cursor != self._summary_id(meter, query.customer, start, start + query.window)
+        ):
+            rules.fail(
+                f"No such summary in this range: {cursor!r}",
+                code="resource_missing",
+                param=param,
+                http_status=404,
+            )
+        return index
+
+
+class MeterEvents:
+    """``m.meter_events``: record usage events."""
+
+    def __init__(self, metering: Metering) -> None:
+        self._m = metering
+
+    def create(
+        self,
+        *,
+        event_name: str,
+        payload: Mapping[str, object],
+        identifier: str | None = None,
+        timestamp: object = None,
+    ) -> MeterEvent:
+        """Record one event; every rule is checked before anything is stored.
+
+        >>> # m.meter_events.create(event_name="ai_search_api",
+        >>> #     payload={"stripe_customer_id": "cus_1", "value": "25"})
+        """
+        name = rules.validate_event_name(event_name)
+        with self._m._lock:
+            now = self._m._now()
+            meter = rules.check_meter_accepts_events(
+                self._m.storage.get_meter_by_event_name(name), name
+            )
+            event = rules.validate_event(
+                meter,
+                rules.aggregation_for(meter),
+                payload=payload,
+                identifier=identifier,
+                timestamp=timestamp,
+                now=now,
+            )
+            seq = self._m.storage.add_event(
+                NewEvent(
+                    meter_id=event.meter_id,
+                    event_name=event.event_name,
+                    customer=event.customer,
+                    identifier=event.identifier,
+                    timestamp=event.timestamp,
+                    created=now,
+                    value=event.value,
+                    payload=event.payload,
+                ),
+                duplicate_after=rules.duplicate_cutoff(now),
+            )
+            if seq is None:
+                rules.duplicate_identifier(event.identifier)
+        return MeterEvent(
+            event_name=event.event_name,
+            identifier=event.identifier,
+            payload=event.payload,
+            timestamp=event.timestamp,
+            created=now,
+            livemode=self._m.livemode,
+        )
+
+
+class MeterEventAdjustments:
+    """``m.meter_event_adjustments``: cancel events received in the last 24 hours."""
+
+    def __init__(self, metering: Metering) -> None:
+        self._m = metering
+
+    def create(
+        self,
+        *,
+        event_name: str,
+        type: str,
+        cancel: Mapping[str, str] | CancelSettings | None = None,
+    ) -> MeterEventAdjustment:
+        """Cancel one event by identifier; it leaves every summary at once.
+
+        >>> # m.meter_event_adjustments.create(event_name="ai_search_api", type="cancel",
+        >>> #     cancel={"identifier": "req_123"})
+        """
+        name, identifier = rules.validate_cancel_params(event_name, type, cancel)
+        with self._m._lock:
+            now = self._m._now()
+            record = self._m.storage.find_event(identifier)
+            rules.check_cancellable(
+                identifier=identifier,
+                event_name=name,
+                found_event_name=None if record is None else record.event_name,
+                received=None if record is None else record.created,
+                cancelled=record is not None and record.cancelled,
+                now=now,
+            )
+            assert record is not None
+            if not self._m.storage.cancel_event(record.seq):
+                rules.check_cancellable(
+                    identifier=identifier,
+                    event_name=name,
+                    found_event_name=record.event_name,
+                    received=record.created,
+                    cancelled=True,
+                    now=now,
+                )
+        return MeterEventAdjustment(
+            event_name=name,
+            type="cancel",
+            cancel=CancelSettings(identifier=identifier),
+            status="complete",
+            livemode=self._m.livemode,
+        )

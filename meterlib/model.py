@@ -1,0 +1,196 @@
+"""Stripe-shaped value objects: frozen, no I/O, attribute names as in Stripe's v1 API.
+
+Timestamps are integer Unix seconds; values are `decimal.Decimal`. ``to_dict()`` gives Stripe's
+v1 JSON shape, where numbers become JSON numbers only at that boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Generic, Literal, TypeVar
+
+import attrs
+
+Formula = str
+"""A formula name: ``"sum"``, ``"count"``, ``"last"`` or one registered by the user."""
+EventTimeWindow = Literal["hour", "day"]
+MeterStatus = Literal["active", "inactive"]
+
+
+def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class CustomerMapping:
+    """Which payload key holds the customer id (``type`` is always ``"by_id"``)."""
+
+    event_payload_key: str = "stripe_customer_id"
+    type: Literal["by_id"] = "by_id"
+
+
+@attrs.frozen(kw_only=True)
+class AggregationSettings:
+    """The meter's formula."""
+
+    formula: Formula
+
+
+@attrs.frozen(kw_only=True)
+class ValueSettings:
+    """Which payload key holds the numeric value."""
+
+    event_payload_key: str = "value"
+
+
+@attrs.frozen(kw_only=True)
+class StatusTransitions:
+    """When the meter was last deactivated (``None`` while active)."""
+
+    deactivated_at: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Meter:
+    """A ``billing.meter``: how events named `event_name` aggregate into usage."""
+
+    id: str
+    created: int
+    updated: int
+    display_name: str
+    event_name: str
+    default_aggregation: AggregationSettings
+    customer_mapping: CustomerMapping
+    value_settings: ValueSettings
+    event_time_window: EventTimeWindow | None
+    status: MeterStatus
+    status_transitions: StatusTransitions
+    livemode: bool
+    object: Literal["billing.meter"] = "billing.meter"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v1 JSON shape of this meter."""
+        return attrs.asdict(self, recurse=True)
+
+
+@attrs.frozen(kw_only=True)
+class MeterEvent:
+    """A ``billing.meter_event`` as accepted: the payload keeps the strings given."""
+
+    event_name: str
+    identifier: str
+    payload: Mapping[str, str] = attrs.field(converter=_frozen_mapping)
+    timestamp: int
+    created: int
+    livemode: bool
+    object: Literal["billing.meter_event"] = "billing.meter_event"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v1 JSON shape of this event."""
+        return {
+            "object": self.object,
+            "created": self.created,
+            "event_name": self.event_name,
+            "identifier": self.identifier,
+            "livemode": self.livemode,
+            "payload": dict(self.payload),
+            "timestamp": self.timestamp,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class CancelSettings:
+    """The identifier of the event an adjustment cancels."""
+
+    identifier: str | None
+
+
+@attrs.frozen(kw_only=True)
+class MeterEventAdjustment:
+    """A ``billing.meter_event_adjustment``; in process it is applied at once (``complete``)."""
+
+    event_name: str
+    type: Literal["cancel"]
+    cancel: CancelSettings | None
+    status: Literal["complete", "pending"]
+    livemode: bool
+    object: Literal["billing.meter_event_adjustment"] = "billing.meter_event_adjustment"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v1 JSON shape of this adjustment."""
+        return attrs.asdict(self, recurse=True)
+
+
+def json_number(value: Decimal) -> int | float:
+    """A Decimal as a JSON number: an int when integral, else the nearest float."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+@attrs.frozen(kw_only=True)
+class MeterEventSummary:
+    """A ``billing.meter_event_summary``: one meter, one customer, ``[start_time, end_time)``."""
+
+    id: str
+    meter: str
+    start_time: int
+    end_time: int
+    aggregated_value: Decimal
+    livemode: bool
+    object: Literal["billing.meter_event_summary"] = "billing.meter_event_summary"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v1 JSON shape; ``aggregated_value`` becomes a JSON number."""
+        return {
+            "id": self.id,
+            "object": self.object,
+            "aggregated_value": json_number(self.aggregated_value),
+            "end_time": self.end_time,
+            "livemode": self.livemode,
+            "meter": self.meter,
+            "start_time": self.start_time,
+        }
+
+
+T = TypeVar("T", Meter, MeterEventSummary)
+
+
+@attrs.frozen(kw_only=True)
+class ListObject(Generic[T]):
+    """A Stripe list page: ``data``, ``has_more``, ``url``; iterate it or walk every page.
+
+    >>> # for meter in m.meters.list(limit=100).auto_paging_iter(): ...
+    """
+
+    data: tuple[T, ...]
+    has_more: bool
+    url: str
+    _next_page: Callable[[ListObject[T]], ListObject[T]] | None = attrs.field(
+        default=None, eq=False, repr=False, alias="next_page"
+    )
+    object: Literal["list"] = "list"
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def auto_paging_iter(self) -> Iterator[T]:
+        """Yield every item of this page and of every page after it."""
+        page: ListObject[T] = self
+        while True:
+            yield from page.data
+            if not page.has_more or page._next_page is None or not page.data:
+                return
+            page = page._next_page(page)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's list envelope with each item in its own JSON shape."""
+        return {
+            "object": self.object,
+            "data": [item.to_dict() for item in self.data],
+            "has_more": self.has_more,
+            "url": self.url,
+        }

@@ -1,0 +1,138 @@
+"""The storage interface: the fewest operations the domain core needs, nothing more.
+
+Storage stores and queries; every rule lives in `meterlib.validation`. The one conditional write,
+`add_event`'s identifier check, is there so a database can make "check then insert" atomic.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from meterlib.aggregation import Aggregation
+from meterlib.model import Meter
+from meterlib.summaries import summarize_points
+
+Point = tuple[int, int, Decimal | None]
+"""``(timestamp, seq, value)`` of a surviving event; ``seq`` is the order of receipt."""
+
+
+@attrs.frozen(kw_only=True)
+class NewEvent:
+    """An accepted meter event as the core hands it to storage."""
+
+    meter_id: str
+    event_name: str
+    customer: str
+    identifier: str
+    timestamp: int
+    created: int
+    value: Decimal | None
+    payload: dict[str, str]
+
+
+@attrs.frozen(kw_only=True)
+class EventRecord:
+    """What storage knows of an event when asked by identifier."""
+
+    seq: int
+    meter_id: str
+    event_name: str
+    customer: str
+    identifier: str
+    timestamp: int
+    created: int
+    cancelled: bool
+
+
+class Storage(abc.ABC):
+    """Abstract storage; a backend implements these and passes the conformance suite.
+
+    Methods are called under the `Metering` lock of one process; a backend shared between
+    processes must still make `add_meter`, `add_event` and `cancel_event` atomic on its own.
+    """
+
+    # --- meters ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_meter(self, meter: Meter) -> bool:
+        """Store a new meter; False (and nothing stored) if its event name is taken. O(1)."""
+
+    @abc.abstractmethod
+    def replace_meter(self, meter: Meter) -> None:
+        """Overwrite the stored meter with the same id. O(1)."""
+
+    @abc.abstractmethod
+    def get_meter(self, meter_id: str) -> Meter | None:
+        """The meter with this id, or None. O(1)."""
+
+    @abc.abstractmethod
+    def get_meter_by_event_name(self, event_name: str) -> Meter | None:
+        """The meter that owns this event name, active or not, or None. O(1)."""
+
+    @abc.abstractmethod
+    def list_meters(self, *, status: str | None) -> Sequence[Meter]:
+        """Every meter (of this status, if given), newest first. O(meters)."""
+
+    # --- events ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
+        """Store the event and return its receipt sequence number (unique, increasing).
+
+        If an event with the same identifier was received (``created``) after `duplicate_after`,
+        store nothing and return None. Atomic. O(log n).
+        """
+
+    def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
+        """`add_event` for each event in order, per-event atomic; backends may batch. O(k log n)."""
+        return [self.add_event(event, duplicate_after=duplicate_after) for event in events]
+
+    @abc.abstractmethod
+    def find_event(self, identifier: str) -> EventRecord | None:
+        """The most recently received event with this identifier, or None. O(log n)."""
+
+    @abc.abstractmethod
+    def cancel_event(self, seq: int) -> bool:
+        """Mark the event cancelled; False if it already was. Atomic. O(log n)."""
+
+    @abc.abstractmethod
+    def scan_points(self, meter_id: str, customer: str, start: int, end: int) -> Iterable[Point]:
+        """Points of the non-cancelled events of one meter and customer in a range.
+
+        Only ``start <= timestamp < end``, ordered by ``(timestamp, seq)``. O(log n + k).
+        """
+
+    # --- summaries ------------------------------------------------------------------------
+
+    def summarize(
+        self,
+        meter: Meter,
+        aggregation: Aggregation[Any],
+        *,
+        customer: str,
+        start: int,
+        step: int,
+        count: int,
+    ) -> list[Decimal]:
+        """Aggregated values of `count` consecutive windows of `step` seconds from `start`.
+
+        The default folds `scan_points` in Python; SQL backends push the formula down.
+        O(log n + events in the range).
+        """
+        return summarize_points(
+            self.scan_points,
+            meter,
+            aggregation,
+            customer=customer,
+            start=start,
+            step=step,
+            count=count,
+        )
+
+    def close(self) -> None:  # noqa: B027 -- optional hook; in-memory stores hold nothing to release
+        """Release connections and files; the storage is unusable afterwards."""

@@ -1,0 +1,545 @@
+"""Every Stripe rule meterlib enforces, as pure functions that raise `InvalidRequestError`.
+
+Nothing here does I/O: callers pass in what the rule needs (the meter, the clock's now, the
+previous event). The rules and their codes are listed in ``docs/semantics.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import attrs
+
+from meterlib.aggregation import Aggregation, formula_names, get_aggregation
+from meterlib.errors import InvalidRequestError
+from meterlib.model import (
+    AggregationSettings,
+    CustomerMapping,
+    EventTimeWindow,
+    Meter,
+    ValueSettings,
+)
+from meterlib.timeutil import DAY, MINUTE, WINDOW_SECONDS, to_unix_seconds
+
+MAX_DISPLAY_NAME = 250
+MAX_NAME = 100
+MAX_SIGNIFICANT_DIGITS = 15
+VALUE_EXPONENT_RANGE = 40
+"""Values must not need digits beyond 10**±40, which keeps every sum exact (see aggregation)."""
+PAST_LIMIT = 35 * DAY
+FUTURE_LIMIT = 5 * MINUTE
+IDENTIFIER_WINDOW = DAY
+CANCEL_WINDOW = DAY
+MAX_LIMIT = 100
+
+
+def fail(message: str, *, code: str, param: str, http_status: int | None = None) -> NoReturn:
+    """Raise the `InvalidRequestError` every rule uses."""
+    raise InvalidRequestError(message, code=code, param=param, http_status=http_status)
+
+
+def require_string(value: object, param: str, *, max_length: int = MAX_NAME) -> str:
+    """A required, non-empty string of at most `max_length` characters."""
+    if value is None:
+        fail(f"missing required param: {param}", code="parameter_missing", param=param)
+    if not isinstance(value, str):
+        fail(
+            f"{param} must be a string, got {type(value).__name__}",
+            code="parameter_invalid_type",
+            param=param,
+        )
+    if not value.strip():
+        fail(f"{param} must not be empty", code="parameter_invalid_string_empty", param=param)
+    if len(value) > max_length:
+        fail(
+            f"{param} must be at most {max_length} characters, got {len(value)}",
+            code="parameter_invalid_string_length",
+            param=param,
+        )
+    return value
+
+
+def _settings(value: object, param: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    """A nested settings hash given as a mapping or as our own attrs object."""
+    if attrs.has(type(value)):
+        value = attrs.asdict(value)  # type: ignore[arg-type]
+    if not isinstance(value, Mapping):
+        fail(
+            f"{param} must be a mapping, got {type(value).__name__}",
+            code="parameter_invalid_type",
+            param=param,
+        )
+    for key in value:
+        if key not in allowed:
+            fail(
+                f"unknown param: {param}[{key}]", code="parameter_unknown", param=f"{param}[{key}]"
+            )
+    return value
+
+
+def _enum(value: object, param: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        fail(
+            f"{param} must be one of {', '.join(allowed)}; got {value!r}",
+            code="parameter_invalid_enum",
+            param=param,
+        )
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class MeterParams:
+    """The validated, normalised parameters of ``meters.create``."""
+
+    display_name: str
+    event_name: str
+    default_aggregation: AggregationSettings
+    customer_mapping: CustomerMapping
+    value_settings: ValueSettings
+    event_time_window: EventTimeWindow | None
+
+
+def validate_meter_params(
+    *,
+    display_name: object,
+    event_name: object,
+    default_aggregation: object,
+    customer_mapping: object,
+    value_settings: object,
+    event_time_window: object,
+) -> MeterParams:
+    """Check ``meters.create`` parameters and fill Stripe's defaults."""
+    name = validate_display_name(display_name)
+    event = require_string(event_name, "event_name")
+    if default_aggregation is None:
+        fail(
+            "missing required param: default_aggregation",
+            code="parameter_missing",
+            param="default_aggregation",
+        )
+    aggregation = _settings(default_aggregation, "default_aggregation", ("formula",))
+    formula = aggregation.get("formula")
+    if formula is None:
+        fail(
+            "missing required param: default_aggregation[formula]",
+            code="parameter_missing",
+            param="default_aggregation[formula]",
+        )
+    _enum(formula, "default_aggregation[formula]", tuple(formula_names()))
+
+    mapping = CustomerMapping()
+    if customer_mapping is not None:
+        raw = _settings(customer_mapping, "customer_mapping", ("type", "event_payload_key"))
+        if raw.get("type") is None:
+            fail(
+                "missing required param: customer_mapping[type]",
+                code="parameter_missing",
+                param="customer_mapping[type]",
+            )
+        _enum(raw["type"], "customer_mapping[type]", ("by_id",))
+        key = require_string(raw.get("event_payload_key"), "customer_mapping[event_payload_key]")
+        mapping = CustomerMapping(event_payload_key=key)
+
+    value = ValueSettings()
+    if value_settings is not None:
+        raw = _settings(value_settings, "value_settings", ("event_payload_key",))
+        key = require_string(raw.get("event_payload_key"), "value_settings[event_payload_key]")
+        value = ValueSettings(event_payload_key=key)
+
+    window: EventTimeWindow | None = None
+    if event_time_window is not None:
+        window = _enum(event_time_window, "event_time_window", ("hour", "day"))  # type: ignore[assignment]
+    return MeterParams(
+        display_name=name,
+        event_name=event,
+        default_aggregation=AggregationSettings(formula=formula),
+        customer_mapping=mapping,
+        value_settings=value,
+        event_time_window=window,
+    )
+
+
+def validate_display_name(value: object) -> str:
+    """``display_name``: required, non-empty, at most 250 characters."""
+    return require_string(value, "display_name", max_length=MAX_DISPLAY_NAME)
+
+
+def validate_meter_id(value: object, param: str = "id") -> str:
+    """A meter id: a non-empty string."""
+    return require_string(value, param, max_length=5000)
+
+
+def validate_status_filter(value: object) -> str | None:
+    """The ``status`` filter of ``meters.list``."""
+    return None if value is None else _enum(value, "status", ("active", "inactive"))
+
+
+def validate_page_params(
+    limit: object, starting_after: object, ending_before: object
+) -> tuple[int, str | None, str | None]:
+    """``limit`` in 1..100 and at most one cursor."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        fail(
+            f"limit must be an integer from 1 to {MAX_LIMIT}; got {limit!r}",
+            code="parameter_invalid_integer",
+            param="limit",
+        )
+    if starting_after is not None and ending_before is not None:
+        fail(
+            "starting_after and ending_before cannot both be given",
+            code="parameters_exclusive",
+            param="ending_before",
+        )
+    after = (
+        None
+        if starting_after is None
+        else require_string(starting_after, "starting_after", max_length=5000)
+    )
+    before = (
+        None
+        if ending_before is None
+        else require_string(ending_before, "ending_before", max_length=5000)
+    )
+    return limit, after, before
+
+
+# --- values -------------------------------------------------------------------------------
+
+_DECIMAL_STRING = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def parse_value(raw: object, param: str) -> tuple[Decimal, str]:
+    """Parse a usage value to an exact Decimal, and the string form the payload keeps.
+
+    Accepts decimal strings, ints, Decimals and finite floats (through their shortest repr).
+    Raises ``payload_invalid_value`` or ``meter_event_value_too_many_digits``.
+
+    >>> parse_value("0.10", "payload[value]")
+    (Decimal('0.10'), '0.10')
+    """
+    if isinstance(raw, bool):
+        _invalid_value(raw, param)
+    if isinstance(raw, str):
+        text = raw
+        if not _DECIMAL_STRING.fullmatch(raw):
+            _invalid_value(raw, param)
+        value = Decimal(raw)
+    elif isinstance(raw, int):
+        text, value = str(raw), Decimal(raw)
+    elif isinstance(raw, float):
+        if not math.isfinite(raw):
+            _invalid_value(raw, param)
+        text = repr(raw)
+        value = Decimal(text)
+    elif isinstance(raw, Decimal):
+        if not raw.is_finite():
+            _invalid_value(raw, param)
+        text, value = str(raw), raw
+    else:
+        _invalid_value(raw, param)
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite by now
+    all_digits = "".join(map(str, digits)).lstrip("0")
+    significant = all_digits.rstrip("0")
+    if len(significant) > MAX_SIGNIFICANT_DIGITS:
+        fail(
+            f"{param} has more than {MAX_SIGNIFICANT_DIGITS} significant digits: {text!r}",
+            code="meter_event_value_too_many_digits",
+            param=param,
+        )
+    lowest_digit = exponent + len(all_digits) - len(significant)
+    if significant and not (
+        lowest_digit >= -VALUE_EXPONENT_RANGE and value.adjusted() <= VALUE_EXPONENT_RANGE
+    ):
+        fail(
+            f"{param} is out of range (digits must lie within 10**±{VALUE_EXPONENT_RANGE}): "
+            f"{text!r}",
+            code="payload_invalid_value",
+            param=param,
+        )
+    return value, text
+
+
+def _invalid_value(raw: object, param: str) -> NoReturn:
+    fail(
+        f"{param} must be a finite decimal number; got {raw!r}",
+        code="payload_invalid_value",
+        param=param,
+    )
+
+
+def payload_string(raw: object, param: str) -> str:
+    """A payload entry as the string Stripe keeps (ints and Decimals stringified)."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, int | Decimal) and not isinstance(raw, bool):
+        return str(raw)
+    fail(
+        f"{param} must be a string (or an int or Decimal); got {type(raw).__name__}",
+        code="parameter_invalid_type",
+        param=param,
+    )
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class EventParams:
+    """A meter event that passed every rule but the identifier's uniqueness."""
+
+    meter_id: str
+    event_name: str
+    customer: str
+    value: Decimal | None
+    payload: dict[str, str]
+    identifier: str
+    timestamp: int
+
+
+def validate_event_name(value: object) -> str:
+    """``event_name`` of an event or adjustment."""
+    return require_string(value, "event_name")
+
+
+def check_meter_accepts_events(meter: Meter | None, event_name: str) -> Meter:
+    """``no_meter`` when nothing meters `event_name`; ``archived_meter`` when it is inactive."""
+    if meter is None:
+        fail(
+            f"No meter was found matching event_name {event_name!r}",
+            code="no_meter",
+            param="event_name",
+        )
+    if meter.status != "active":
+        fail(
+            f"the meter {meter.id} for event_name {event_name!r} must be active to accept events",
+            code="archived_meter",
+            param="event_name",
+        )
+    return meter
+
+
+def validate_event(
+    meter: Meter,
+    aggregation: Aggregation[Any],
+    *,
+    payload: object,
+    identifier: object,
+    timestamp: object,
+    now: int,
+) -> EventParams:
+    """Check a meter event against its (active) meter and the clock's `now`."""
+    if payload is None:
+        fail("missing required param: payload", code="parameter_missing", param="payload")
+    if not isinstance(payload, Mapping):
+        fail(
+            f"payload must be a mapping, got {type(payload).__name__}",
+            code="parameter_invalid_type",
+            param="payload",
+        )
+    customer_key = meter.customer_mapping.event_payload_key
+    value_key = meter.value_settings.event_payload_key
+    stored: dict[str, str] = {}
+    value: Decimal | None = None
+    for key, raw in payload.items():
+        if not isinstance(key, str):
+            fail(
+                f"payload keys must be strings; got {key!r}",
+                code="parameter_invalid_type",
+                param="payload",
+            )
+        param = f"payload[{key}]"
+        if key == value_key and raw is not None:
+            value, stored[key] = parse_value(raw, param)
+        elif raw is not None:
+            stored[key] = payload_string(raw, param)
+    customer = stored.get(customer_key)
+    if customer is None or not customer.strip():
+        fail(
+            f"Customer mapping key {customer_key} not found in payload.",
+            code="payload_no_customer_defined",
+            param=f"payload[{customer_key}]",
+        )
+    if value_key not in stored and aggregation.requires_value:
+        fail(
+            f"Value key {value_key} not found in payload.",
+            code="payload_no_value_defined",
+            param=f"payload[{value_key}]",
+        )
+    if identifier is None:
+        ident = f"mtrid_{uuid.uuid4().hex}"
+    else:
+        ident = require_string(identifier, "identifier")
+    when = now if timestamp is None else to_unix_seconds(timestamp, "timestamp")
+    check_event_timestamp(when, now)
+    return EventParams(
+        meter_id=meter.id,
+        event_name=meter.event_name,
+        customer=customer,
+        value=value,
+        payload=stored,
+        identifier=ident,
+        timestamp=when,
+    )
+
+
+def check_event_timestamp(timestamp: int, now: int) -> None:
+    """At most 35 days in the past and 5 minutes in the future, both bounds inclusive."""
+    if timestamp < now - PAST_LIMIT:
+        fail(
+            "timestamp must be within the past 35 days",
+            code="timestamp_too_far_in_past",
+            param="timestamp",
+        )
+    if timestamp > now + FUTURE_LIMIT:
+        fail(
+            "timestamp must not be more than 5 minutes in the future",
+            code="timestamp_in_future",
+            param="timestamp",
+        )
+
+
+def duplicate_cutoff(now: int) -> int:
+    """An identifier received strictly after this moment is still taken."""
+    return now - IDENTIFIER_WINDOW
+
+
+def duplicate_identifier(identifier: str) -> NoReturn:
+    """``duplicate_meter_event``: the identifier was received less than 24 hours ago."""
+    fail(
+        f"An event already exists with identifier {identifier}",
+        code="duplicate_meter_event",
+        param="identifier",
+    )
+
+
+# --- adjustments ----------------------------------------------------------------------------
+
+
+def validate_cancel_params(event_name: object, type: object, cancel: object) -> tuple[str, str]:
+    """``event_name``, ``type="cancel"`` and ``cancel[identifier]`` of an adjustment."""
+    name = validate_event_name(event_name)
+    if type is None:
+        fail("missing required param: type", code="parameter_missing", param="type")
+    _enum(type, "type", ("cancel",))
+    if cancel is None:
+        fail("missing required param: cancel", code="parameter_missing", param="cancel")
+    settings = _settings(cancel, "cancel", ("identifier",))
+    identifier = require_string(settings.get("identifier"), "cancel[identifier]")
+    return name, identifier
+
+
+def check_cancellable(
+    *,
+    identifier: str,
+    event_name: str,
+    found_event_name: str | None,
+    received: int | None,
+    cancelled: bool,
+    now: int,
+) -> None:
+    """Cancel only a known event, under its own name, within 24 h of receipt, and only once."""
+    param = "cancel[identifier]"
+    if found_event_name is None or received is None:
+        fail(
+            f"No meter event with identifier {identifier!r}",
+            code="resource_missing",
+            param=param,
+            http_status=404,
+        )
+    if found_event_name != event_name:
+        fail(
+            f"the event {identifier!r} belongs to event_name {found_event_name!r}, "
+            f"not {event_name!r}",
+            code="invalid_cancel_configuration",
+            param="event_name",
+        )
+    if now - received >= CANCEL_WINDOW:
+        fail(
+            f"the event {identifier!r} was received 24 hours ago or more "
+            "and can no longer be cancelled",
+            code="invalid_cancel_configuration",
+            param=param,
+        )
+    if cancelled:
+        fail(
+            f"the event {identifier!r} is already cancelled",
+            code="invalid_cancel_configuration",
+            param=param,
+        )
+
+
+# --- summaries -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class SummaryParams:
+    """A validated summary query: ``[start_time, end_time)`` split into `window`-second steps."""
+
+    customer: str
+    start_time: int
+    end_time: int
+    window: int
+    """Length of one summary in seconds; the whole range when no grouping window is given."""
+
+
+def validate_summary_params(
+    *, customer: object, start_time: object, end_time: object, value_grouping_window: object
+) -> SummaryParams:
+    """Check the range: both ends given, aligned, ordered; hour/day grouping aligned to it."""
+    who = require_string(customer, "customer", max_length=5000)
+    bounds = []
+    for param, raw in (("start_time", start_time), ("end_time", end_time)):
+        if raw is None:
+            fail(f"missing required param: {param}", code="parameter_missing", param=param)
+        moment = to_unix_seconds(raw, param)
+        if moment < 0:
+            fail(
+                f"{param} must not be before 1970", code="parameter_invalid_timestamp", param=param
+            )
+        bounds.append(moment)
+    start, end = bounds
+    if end <= start:
+        fail("end_time must be after start_time", code="parameter_invalid_range", param="end_time")
+    step = MINUTE
+    grouping = None
+    if value_grouping_window is not None:
+        grouping = _enum(value_grouping_window, "value_grouping_window", ("hour", "day"))
+        step = WINDOW_SECONDS[grouping]
+    for param, moment in (("start_time", start), ("end_time", end)):
+        if moment % step:
+            unit = {MINUTE: "minute", 3600: "hour", DAY: "day (UTC midnight)"}[step]
+            fail(
+                f"{param} must be aligned to a {unit} boundary; got {moment}",
+                code="timestamp_not_aligned",
+                param=param,
+            )
+    return SummaryParams(
+        customer=who,
+        start_time=start,
+        end_time=end,
+        window=step if grouping is not None else end - start,
+    )
+
+
+def window_count(query: SummaryParams) -> int:
+    """How many summaries the query has."""
+    return (query.end_time - query.start_time) // query.window
+
+
+def aggregation_for(meter: Meter) -> Aggregation[Any]:
+    """The meter's registered aggregation; ``aggregation_missing`` if it was unregistered."""
+    aggregation = get_aggregation(meter.default_aggregation.formula)
+    if aggregation is None:
+        fail(
+            f"the formula {meter.default_aggregation.formula!r} of meter {meter.id} "
+            "is not registered",
+            code="aggregation_missing",
+            param="default_aggregation[formula]",
+        )
+    return aggregation
