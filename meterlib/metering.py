@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, TypeVar
@@ -13,17 +13,19 @@ from typing import Any, TypeVar
 import attrs
 
 from meterlib import validation as rules
+from meterlib.errors import InvalidRequestError
 from meterlib.model import (
     CancelSettings,
     ListObject,
     Meter,
     MeterEvent,
     MeterEventAdjustment,
+    MeterEventResult,
     MeterEventSummary,
+    NewEvent,
     StatusTransitions,
 )
 from meterlib.storage import Storage, storage_from_url
-from meterlib.storage.base import NewEvent
 from meterlib.timeutil import Clock, SystemClock, now_seconds, to_unix_seconds
 
 T = TypeVar("T", Meter, MeterEventSummary)
@@ -428,41 +430,71 @@ class MeterEvents:
         >>> # m.meter_events.create(event_name="ai_search_api",
         >>> #     payload={"stripe_customer_id": "cus_1", "value": "25"})
         """
-        name = rules.validate_event_name(event_name)
         with self._m._lock:
             now = self._m._now()
-            meter = rules.check_meter_accepts_events(
-                self._m.storage.get_meter_by_event_name(name), name
-            )
-            event = rules.validate_event(
-                meter,
-                rules.aggregation_for(meter),
-                payload=payload,
-                identifier=identifier,
-                timestamp=timestamp,
-                now=now,
-            )
-            seq = self._m.storage.add_event(
-                NewEvent(
-                    meter_id=event.meter_id,
-                    event_name=event.event_name,
-                    customer=event.customer,
-                    identifier=event.identifier,
-                    timestamp=event.timestamp,
-                    created=now,
-                    value=event.value,
-                    payload=event.payload,
-                ),
-                duplicate_after=rules.duplicate_cutoff(now),
-            )
-            if seq is None:
+            event = self._validate(event_name, payload, identifier, timestamp, now)
+            if (
+                self._m.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
+                is None
+            ):
                 rules.duplicate_identifier(event.identifier)
+        return self._accepted(event)
+
+    def create_many(self, events: Iterable[Mapping[str, Any]]) -> list[MeterEventResult]:
+        """Record a batch: each event is accepted or rejected on its own, never half-stored.
+
+        Each item holds ``create``'s keyword arguments. The accepted events are stored in one
+        storage call (one transaction on SQL backends). Returns one result per item, in order.
+
+        >>> # results = m.meter_events.create_many([{"event_name": "api", "payload": {...}}])
+        >>> # rejected = [(r.index, r.error.code) for r in results if not r.ok]
+        """
+        results: list[MeterEventResult | None] = []
+        valid: list[tuple[int, NewEvent]] = []
+        with self._m._lock:
+            now = self._m._now()
+            for index, item in enumerate(events):
+                try:
+                    arguments = rules.event_arguments(item, f"events[{index}]")
+                    valid.append((index, self._validate(now=now, **arguments)))
+                    results.append(None)
+                except InvalidRequestError as error:
+                    results.append(MeterEventResult(index=index, error=error))
+            stored = self._m.storage.add_events(
+                [event for _, event in valid], duplicate_after=rules.duplicate_cutoff(now)
+            )
+        for (index, event), seq in zip(valid, stored, strict=True):
+            try:
+                if seq is None:
+                    rules.duplicate_identifier(event.identifier)
+                results[index] = MeterEventResult(index=index, event=self._accepted(event))
+            except InvalidRequestError as error:
+                results[index] = MeterEventResult(index=index, error=error)
+        return [result for result in results if result is not None]
+
+    def _validate(
+        self, event_name: object, payload: object, identifier: object, timestamp: object, now: int
+    ) -> NewEvent:
+        name = rules.validate_event_name(event_name)
+        meter = rules.check_meter_accepts_events(
+            self._m.storage.get_meter_by_event_name(name), name
+        )
+        return rules.validate_event(
+            meter,
+            rules.aggregation_for(meter),
+            payload=payload,
+            identifier=identifier,
+            timestamp=timestamp,
+            now=now,
+        )
+
+    def _accepted(self, event: NewEvent) -> MeterEvent:
         return MeterEvent(
             event_name=event.event_name,
             identifier=event.identifier,
             payload=event.payload,
             timestamp=event.timestamp,
-            created=now,
+            created=event.created,
             livemode=self._m.livemode,
         )
 

@@ -13,6 +13,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
+from meterlib.errors import InvalidRequestError
+
 Formula = str
 """A formula name: ``"sum"``, ``"count"``, ``"last"`` or one registered by the user."""
 EventTimeWindow = Literal["hour", "day"]
@@ -151,6 +153,34 @@ class MeterEventSummary:
             "meter": self.meter,
             "start_time": self.start_time,
         }
+
+
+@attrs.frozen(kw_only=True)
+class NewEvent:
+    """An event that passed every rule, as the core hands it to storage (internal)."""
+
+    meter_id: str
+    event_name: str
+    customer: str
+    identifier: str
+    timestamp: int
+    created: int
+    value: Decimal | None
+    payload: dict[str, str]
+
+
+@attrs.frozen(kw_only=True)
+class MeterEventResult:
+    """The outcome of one event of ``create_many``: the accepted `event` or the `error`."""
+
+    index: int
+    event: MeterEvent | None = None
+    error: InvalidRequestError | None = attrs.field(default=None, eq=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the event was accepted and stored."""
+        return self.error is None
 
 
 T = TypeVar("T", Meter, MeterEventSummary)

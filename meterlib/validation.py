@@ -22,6 +22,7 @@ from meterlib.model import (
     CustomerMapping,
     EventTimeWindow,
     Meter,
+    NewEvent,
     ValueSettings,
 )
 from meterlib.timeutil import DAY, MINUTE, WINDOW_SECONDS, to_unix_seconds
@@ -289,17 +290,25 @@ def payload_string(raw: object, param: str) -> str:
 # --- events -------------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class EventParams:
-    """A meter event that passed every rule but the identifier's uniqueness."""
+EVENT_ARGUMENTS = ("event_name", "payload", "identifier", "timestamp")
 
-    meter_id: str
-    event_name: str
-    customer: str
-    value: Decimal | None
-    payload: dict[str, str]
-    identifier: str
-    timestamp: int
+
+def event_arguments(item: object, param: str) -> dict[str, object]:
+    """One item of a batch: a mapping of ``meter_events.create``'s keyword arguments."""
+    if not isinstance(item, Mapping):
+        fail(
+            f"{param} must be a mapping of event_name, payload, identifier, timestamp; "
+            f"got {type(item).__name__}",
+            code="parameter_invalid_type",
+            param=param,
+        )
+    arguments = {name: item.get(name) for name in EVENT_ARGUMENTS}
+    for key in item:
+        if key not in EVENT_ARGUMENTS:
+            fail(
+                f"unknown param: {param}[{key}]", code="parameter_unknown", param=f"{param}[{key}]"
+            )
+    return arguments
 
 
 def validate_event_name(value: object) -> str:
@@ -332,7 +341,7 @@ def validate_event(
     identifier: object,
     timestamp: object,
     now: int,
-) -> EventParams:
+) -> NewEvent:
     """Check a meter event against its (active) meter and the clock's `now`."""
     if payload is None:
         fail("missing required param: payload", code="parameter_missing", param="payload")
@@ -377,14 +386,15 @@ def validate_event(
         ident = require_string(identifier, "identifier")
     when = now if timestamp is None else to_unix_seconds(timestamp, "timestamp")
     check_event_timestamp(when, now)
-    return EventParams(
+    return NewEvent(
         meter_id=meter.id,
         event_name=meter.event_name,
         customer=customer,
-        value=value,
-        payload=stored,
         identifier=ident,
         timestamp=when,
+        created=now,
+        value=value,
+        payload=stored,
     )
 
 

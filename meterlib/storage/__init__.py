@@ -18,6 +18,7 @@ __all__ = ["EventRecord", "NewEvent", "Point", "Storage", "known_schemes", "stor
 
 _BUILTIN_SCHEMES: dict[str, str] = {
     "memory": "meterlib.storage.memory:MemoryStorage",
+    "sqlite": "meterlib.storage.sqlite:SQLiteStorage",
 }
 
 

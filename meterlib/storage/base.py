@@ -14,25 +14,13 @@ from typing import Any
 import attrs
 
 from meterlib.aggregation import Aggregation
-from meterlib.model import Meter
+from meterlib.model import Meter, NewEvent
 from meterlib.summaries import summarize_points
+
+__all__ = ["EventRecord", "NewEvent", "Point", "Storage"]
 
 Point = tuple[int, int, Decimal | None]
 """``(timestamp, seq, value)`` of a surviving event; ``seq`` is the order of receipt."""
-
-
-@attrs.frozen(kw_only=True)
-class NewEvent:
-    """An accepted meter event as the core hands it to storage."""
-
-    meter_id: str
-    event_name: str
-    customer: str
-    identifier: str
-    timestamp: int
-    created: int
-    value: Decimal | None
-    payload: dict[str, str]
 
 
 @attrs.frozen(kw_only=True)

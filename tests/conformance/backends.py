@@ -17,4 +17,6 @@ StorageFactory = Callable[[Path], "str | Storage"]
 
 BACKENDS: list[pytest.param] = [  # type: ignore[valid-type]
     pytest.param(lambda directory: "memory://", id="memory"),
+    pytest.param(lambda directory: "sqlite://", id="sqlite-memory"),
+    pytest.param(lambda directory: f"sqlite:///{directory / 'usage.db'}", id="sqlite-file"),
 ]

@@ -1,0 +1,488 @@
+"""Durable embedded storage on the standard library's `sqlite3`.
+
+URLs: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite://`` (in memory); query
+options ``?synchronous=full`` (survives power loss; default ``normal`` survives a killed process)
+and ``?timeout=30`` (seconds to wait for another writer's lock).
+
+Every write is one transaction (``BEGIN IMMEDIATE``), so an acknowledged write is on disk and a
+failed one leaves nothing behind. Identifier uniqueness is a primary key the database enforces;
+summaries run in SQL over a partial index of live (non-cancelled) events.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from meterlib.aggregation import EXACT, Aggregation, Count, Last, Sum
+from meterlib.errors import ConfigurationError, StorageError
+from meterlib.model import (
+    AggregationSettings,
+    CustomerMapping,
+    Meter,
+    StatusTransitions,
+    ValueSettings,
+)
+from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
+from meterlib.timeutil import WINDOW_SECONDS, window_start
+
+UNIT_PLACES = 6
+"""Values with at most 6 decimals and under 2**63 / 10**6 are also kept as exact integer units,
+so SQLite sums them; ``places`` (minus the exponent) lets the sum keep Python's exponent."""
+_MAX_UNITS = 2**63 - 1
+_SQL_FORMULAS: dict[type, str] = {Sum: "sum", Count: "count", Last: "last"}
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: meters, events, identifiers.
+    """
+    CREATE TABLE meters (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT NOT NULL UNIQUE,
+        event_name TEXT NOT NULL UNIQUE,
+        status     TEXT NOT NULL,
+        body       TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        meter_id   TEXT NOT NULL REFERENCES meters(id),
+        event_name TEXT NOT NULL,
+        customer   TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        timestamp  INTEGER NOT NULL,
+        created    INTEGER NOT NULL,
+        value      TEXT,
+        units      INTEGER,
+        places     INTEGER,
+        payload    TEXT NOT NULL,
+        cancelled  INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1))
+    );
+    CREATE INDEX events_live ON events (meter_id, customer, timestamp, seq, units, places)
+        WHERE cancelled = 0;
+    CREATE TABLE identifiers (
+        identifier TEXT PRIMARY KEY,
+        seq        INTEGER NOT NULL REFERENCES events(seq),
+        created    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
+)
+"""Forward migrations: entry N-1 brings a store from schema version N-1 to N."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _units(value: Decimal | None) -> tuple[int | None, int | None]:
+    """The value in exact millionths when that fits an SQLite integer, and its decimal places."""
+    if value is None:
+        return None, None
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # values are finite
+    scaled = value.scaleb(UNIT_PLACES, EXACT)
+    if scaled != scaled.to_integral_value() or abs(scaled) > _MAX_UNITS:
+        return None, -exponent
+    return int(scaled), -exponent
+
+
+def _meter_to_json(meter: Meter) -> str:
+    return json.dumps(meter.to_dict(), sort_keys=True)
+
+
+def _meter_from_json(body: str) -> Meter:
+    data: dict[str, Any] = json.loads(body)
+    return Meter(
+        id=data["id"],
+        created=data["created"],
+        updated=data["updated"],
+        display_name=data["display_name"],
+        event_name=data["event_name"],
+        default_aggregation=AggregationSettings(**data["default_aggregation"]),
+        customer_mapping=CustomerMapping(**data["customer_mapping"]),
+        value_settings=ValueSettings(**data["value_settings"]),
+        event_time_window=data["event_time_window"],
+        status=data["status"],
+        status_transitions=StatusTransitions(**data["status_transitions"]),
+        livemode=data["livemode"],
+    )
+
+
+def parse_sqlite_url(url: str) -> tuple[str, dict[str, str]]:
+    """Split a ``sqlite://`` URL into a database path (``:memory:``) and its options.
+
+    >>> parse_sqlite_url("sqlite:////var/lib/usage.db?synchronous=full")
+    ('/var/lib/usage.db', {'synchronous': 'full'})
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise ConfigurationError(
+            f"not a sqlite URL: {url!r}", code="storage_url_invalid", param="storage"
+        )
+    path = (parts.netloc + parts.path)[1:] if parts.path.startswith("/") else parts.netloc
+    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = set(options) - {"synchronous", "timeout"}
+    if unknown:
+        raise ConfigurationError(
+            f"unknown sqlite URL option(s): {', '.join(sorted(unknown))}",
+            code="storage_url_invalid",
+            param="storage",
+        )
+    return path or ":memory:", options
+
+
+class SQLiteStorage(Storage):
+    """Storage in one SQLite file (WAL mode), safe for many threads and processes.
+
+    >>> storage = SQLiteStorage("sqlite://")  # in memory; "sqlite:///usage.db" for a file
+    >>> storage.close()
+    """
+
+    def __init__(self, url: str = "sqlite://") -> None:
+        path, options = parse_sqlite_url(url)
+        synchronous = options.get("synchronous", "normal").upper()
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ConfigurationError(
+                f"synchronous must be 'normal' or 'full'; got {synchronous.lower()!r}",
+                code="storage_url_invalid",
+                param="storage",
+            )
+        try:
+            timeout = float(options.get("timeout", "30"))
+        except ValueError:
+            raise ConfigurationError(
+                "timeout must be a number of seconds", code="storage_url_invalid", param="storage"
+            ) from None
+        self.path = path
+        self._lock = threading.RLock()
+        self._closed = False
+        if path != ":memory:" and not Path(path).parent.is_dir():
+            raise StorageError(
+                f"the directory of {path!r} does not exist", code="storage_unavailable"
+            )
+        with self._translate():
+            self._db = sqlite3.connect(
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        try:
+            self._open(synchronous)
+        except BaseException:
+            self._db.close()
+            raise
+
+    # --- connection ------------------------------------------------------------------------
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        """Turn every driver error into a `StorageError` naming what went wrong."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            locked = "locked" in str(error) or "busy" in str(error)
+            raise StorageError(
+                f"SQLite: {error}"
+                + (" (another writer held the lock past the timeout)" if locked else ""),
+                code="storage_locked" if locked else "storage_failure",
+            ) from error
+        except sqlite3.DatabaseError as error:
+            raise StorageError(
+                f"{self.path!r} is not a usable meterlib database: {error}",
+                code="storage_corrupt",
+            ) from error
+        except sqlite3.Error as error:
+            raise StorageError(f"SQLite: {error}", code="storage_failure") from error
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._translate():
+            self._check_open()
+            yield self._db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
+        with self._lock, self._translate():
+            self._check_open()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.rollback()
+                raise
+            self._db.commit()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("the storage is closed", code="storage_closed")
+
+    def _open(self, synchronous: str) -> None:
+        """Check the file is ours (or empty) before writing anything, then migrate forward."""
+        with self._read() as db:
+            tables = {
+                row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        if tables and "meterlib_schema" not in tables:
+            raise StorageError(
+                f"{self.path!r} is an SQLite database that meterlib did not create "
+                f"(tables: {', '.join(sorted(tables))}); refusing to touch it",
+                code="storage_foreign",
+            )
+        with self._read() as db:
+            if self.path != ":memory:":
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {synchronous}")
+            db.execute("PRAGMA foreign_keys = ON")
+        with self._write() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS meterlib_schema (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM meterlib_schema").fetchone()
+            version = 0 if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"{self.path!r} has schema version {version}; this meterlib knows up to "
+                    f"{SCHEMA_VERSION}: upgrade meterlib",
+                    code="storage_version",
+                )
+            for script in MIGRATIONS[version:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            if row is None:
+                db.execute("INSERT INTO meterlib_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+            else:
+                db.execute("UPDATE meterlib_schema SET version = ?", (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL); later calls raise `StorageError`."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                with self._translate():
+                    self._db.close()
+
+    # --- meters ----------------------------------------------------------------------------
+
+    def add_meter(self, meter: Meter) -> bool:
+        """Insert unless the event name is taken (a UNIQUE constraint decides). O(log n)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO meters (id, event_name, status, body) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (event_name) DO NOTHING",
+                (meter.id, meter.event_name, meter.status, _meter_to_json(meter)),
+            )
+            return cursor.rowcount == 1
+
+    def replace_meter(self, meter: Meter) -> None:
+        """Overwrite the meter's row. O(log n)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE meters SET status = ?, body = ? WHERE id = ?",
+                (meter.status, _meter_to_json(meter), meter.id),
+            )
+
+    def get_meter(self, meter_id: str) -> Meter | None:
+        """The meter with this id. O(log n)."""
+        with self._read() as db:
+            row = db.execute("SELECT body FROM meters WHERE id = ?", (meter_id,)).fetchone()
+        return None if row is None else _meter_from_json(row[0])
+
+    def get_meter_by_event_name(self, event_name: str) -> Meter | None:
+        """The meter owning this event name. O(log n)."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT body FROM meters WHERE event_name = ?", (event_name,)
+            ).fetchone()
+        return None if row is None else _meter_from_json(row[0])
+
+    def list_meters(self, *, status: str | None) -> Sequence[Meter]:
+        """Meters newest first. O(meters)."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT body FROM meters WHERE ? IS NULL OR status = ? ORDER BY seq DESC",
+                (status, status),
+            ).fetchall()
+        return [_meter_from_json(body) for (body,) in rows]
+
+    # --- events ----------------------------------------------------------------------------
+
+    def _insert(self, db: sqlite3.Connection, event: NewEvent, duplicate_after: int) -> int | None:
+        """Insert one event inside the open transaction; undo it if the identifier is taken."""
+        db.execute("SAVEPOINT event")
+        seq = db.execute(
+            "INSERT INTO events (meter_id, event_name, customer, identifier, timestamp, created, "
+            "value, units, places, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+            (
+                event.meter_id,
+                event.event_name,
+                event.customer,
+                event.identifier,
+                event.timestamp,
+                event.created,
+                None if event.value is None else str(event.value),
+                *_units(event.value),
+                json.dumps(event.payload),
+            ),
+        ).fetchone()[0]
+        claimed = db.execute(
+            "INSERT INTO identifiers (identifier, seq, created) VALUES (?, ?, ?) "
+            "ON CONFLICT (identifier) DO UPDATE SET seq = excluded.seq, created = excluded.created "
+            "WHERE identifiers.created <= ?",
+            (event.identifier, seq, event.created, duplicate_after),
+        ).rowcount
+        if claimed != 1:
+            db.execute("ROLLBACK TO event")
+            db.execute("RELEASE event")
+            return None
+        db.execute("RELEASE event")
+        return int(seq)
+
+    def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
+        """Insert the event and claim its identifier in one transaction. O(log n)."""
+        with self._write() as db:
+            return self._insert(db, event, duplicate_after)
+
+    def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
+        """Insert many events in one transaction, each under its own savepoint. O(k log n)."""
+        with self._write() as db:
+            return [self._insert(db, event, duplicate_after) for event in events]
+
+    def find_event(self, identifier: str) -> EventRecord | None:
+        """The latest event received with this identifier. O(log n)."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT e.seq, e.meter_id, e.event_name, e.customer, e.identifier, e.timestamp, "
+                "e.created, e.cancelled FROM identifiers i JOIN events e ON e.seq = i.seq "
+                "WHERE i.identifier = ?",
+                (identifier,),
+            ).fetchone()
+        if row is None:
+            return None
+        seq, meter_id, event_name, customer, ident, timestamp, created, cancelled = row
+        return EventRecord(
+            seq=seq,
+            meter_id=meter_id,
+            event_name=event_name,
+            customer=customer,
+            identifier=ident,
+            timestamp=timestamp,
+            created=created,
+            cancelled=bool(cancelled),
+        )
+
+    def cancel_event(self, seq: int) -> bool:
+        """Flag the event cancelled unless it already is. O(log n)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE events SET cancelled = 1 WHERE seq = ? AND cancelled = 0", (seq,)
+            )
+            return cursor.rowcount == 1
+
+    def scan_points(self, meter_id: str, customer: str, start: int, end: int) -> Iterable[Point]:
+        """Live points in ``[start, end)`` ordered by ``(timestamp, seq)``. O(log n + k)."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT timestamp, seq, value FROM events WHERE meter_id = ? AND customer = ? "
+                "AND cancelled = 0 AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, seq",
+                (meter_id, customer, start, end),
+            ).fetchall()
+        return [(ts, seq, None if value is None else Decimal(value)) for ts, seq, value in rows]
+
+    # --- summaries -------------------------------------------------------------------------
+
+    def summarize(
+        self,
+        meter: Meter,
+        aggregation: Aggregation[Any],
+        *,
+        customer: str,
+        start: int,
+        step: int,
+        count: int,
+    ) -> list[Decimal]:
+        """The built-in formulas run in SQL; others (and sums SQL cannot do exactly) in Python.
+
+        O(log n + events in the range), inside SQLite.
+        """
+        formula = _SQL_FORMULAS.get(type(aggregation))
+        rows = (
+            None
+            if formula is None
+            else self._summary_rows(
+                meter, formula, customer=customer, start=start, step=step, count=count
+            )
+        )
+        if rows is None:
+            return super().summarize(
+                meter, aggregation, customer=customer, start=start, step=step, count=count
+            )
+        values = [Decimal(0)] * count
+        for bucket, value in rows:
+            values[bucket] = value
+        return values
+
+    def _summary_rows(
+        self, meter: Meter, formula: str, *, customer: str, start: int, step: int, count: int
+    ) -> list[tuple[int, Decimal]] | None:
+        """``(window index, value)`` of the non-empty windows, or None to fall back to Python."""
+        end = start + step * count
+        if meter.event_time_window is None:
+            low, high = start, end
+            survivors = "SELECT * FROM live"
+        else:
+            size = WINDOW_SECONDS[meter.event_time_window]
+            low, high = window_start(start, size), window_start(end - 1, size) + size
+            survivors = (
+                "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
+                f"PARTITION BY timestamp - ((timestamp % {size}) + {size}) % {size} "
+                "ORDER BY seq DESC) AS latest FROM live) "
+                "WHERE latest = 1 AND timestamp >= :start AND timestamp < :end"
+            )
+        select = {
+            "count": "SELECT bucket, COUNT(*) FROM buckets GROUP BY bucket",
+            "sum": "SELECT bucket, SUM(units), MAX(places), COUNT(*) - COUNT(units) "
+            "FROM buckets GROUP BY bucket",
+            "last": "SELECT bucket, value FROM (SELECT bucket, value, ROW_NUMBER() OVER ("
+            "PARTITION BY bucket ORDER BY timestamp DESC, seq DESC) AS rank FROM buckets) "
+            "WHERE rank = 1",
+        }[formula]
+        query = (
+            "WITH live AS (SELECT timestamp, seq, value, units, places FROM events "
+            "WHERE meter_id = :meter AND customer = :customer AND cancelled = 0 "
+            "AND timestamp >= :low AND timestamp < :high), "
+            f"survivors AS ({survivors}), "
+            "buckets AS (SELECT (timestamp - :start) / :step AS bucket, * FROM survivors) "
+            f"{select}"
+        )
+        params = {
+            "meter": meter.id,
+            "customer": customer,
+            "low": low,
+            "high": high,
+            "start": start,
+            "end": end,
+            "step": step,
+        }
+        try:
+            with self._read() as db:
+                rows = db.execute(query, params).fetchall()
+        except StorageError as error:
+            if "integer overflow" in str(error):
+                return None
+            raise
+        if formula == "count":
+            return [(bucket, Decimal(counted)) for bucket, counted in rows]
+        if formula == "last":
+            return [(bucket, Decimal(value)) for bucket, value in rows]
+        if any(inexact for *_, inexact in rows):
+            return None
+        return [
+            (
+                bucket,
+                Decimal(units)
+                .scaleb(-UNIT_PLACES, EXACT)
+                .quantize(Decimal(1).scaleb(-places), context=EXACT),
+            )
+            for bucket, units, places, _ in rows
+        ]
