@@ -50,8 +50,8 @@ MIGRATIONS: tuple[str, ...] = (
         body       TEXT NOT NULL
     );
     CREATE TABLE events (
-        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-        meter_id   TEXT NOT NULL REFERENCES meters(id),
+        seq        INTEGER PRIMARY KEY,
+        meter_id   TEXT NOT NULL,
         event_name TEXT NOT NULL,
         customer   TEXT NOT NULL,
         identifier TEXT NOT NULL,
@@ -67,7 +67,7 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE cancelled = 0;
     CREATE TABLE identifiers (
         identifier TEXT PRIMARY KEY,
-        seq        INTEGER NOT NULL REFERENCES events(seq),
+        seq        INTEGER NOT NULL,
         created    INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
@@ -157,6 +157,8 @@ class SQLiteStorage(Storage):
                 "timeout must be a number of seconds", code="storage_url_invalid", param="storage"
             ) from None
         self.path = path
+        self._meters_by_event_name: dict[str, Meter | None] = {}
+        self._cache_version: int | None = None
         self._lock = threading.RLock()
         self._closed = False
         if path != ":memory:" and not Path(path).parent.is_dir():
@@ -188,6 +190,8 @@ class SQLiteStorage(Storage):
                 code="storage_locked" if locked else "storage_failure",
             ) from error
         except sqlite3.DatabaseError as error:
+            if type(error) is not sqlite3.DatabaseError:  # integrity, programming, ... errors
+                raise StorageError(f"SQLite: {error}", code="storage_failure") from error
             raise StorageError(
                 f"{self.path!r} is not a usable meterlib database: {error}",
                 code="storage_corrupt",
@@ -234,7 +238,6 @@ class SQLiteStorage(Storage):
             if self.path != ":memory:":
                 db.execute("PRAGMA journal_mode = WAL")
             db.execute(f"PRAGMA synchronous = {synchronous}")
-            db.execute("PRAGMA foreign_keys = ON")
         with self._write() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meterlib_schema (version INTEGER NOT NULL)")
             row = db.execute("SELECT version FROM meterlib_schema").fetchone()
@@ -272,6 +275,7 @@ class SQLiteStorage(Storage):
                 "ON CONFLICT (event_name) DO NOTHING",
                 (meter.id, meter.event_name, meter.status, _meter_to_json(meter)),
             )
+            self._meters_by_event_name.pop(meter.event_name, None)
             return cursor.rowcount == 1
 
     def replace_meter(self, meter: Meter) -> None:
@@ -281,6 +285,7 @@ class SQLiteStorage(Storage):
                 "UPDATE meters SET status = ?, body = ? WHERE id = ?",
                 (meter.status, _meter_to_json(meter), meter.id),
             )
+            self._meters_by_event_name.pop(meter.event_name, None)
 
     def get_meter(self, meter_id: str) -> Meter | None:
         """The meter with this id. O(log n)."""
@@ -289,12 +294,19 @@ class SQLiteStorage(Storage):
         return None if row is None else _meter_from_json(row[0])
 
     def get_meter_by_event_name(self, event_name: str) -> Meter | None:
-        """The meter owning this event name. O(log n)."""
+        """The meter owning this event name, cached until another connection commits. O(1)."""
         with self._read() as db:
-            row = db.execute(
-                "SELECT body FROM meters WHERE event_name = ?", (event_name,)
-            ).fetchone()
-        return None if row is None else _meter_from_json(row[0])
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._cache_version:
+                self._meters_by_event_name.clear()
+                self._cache_version = version
+            if event_name not in self._meters_by_event_name:
+                row = db.execute("SELECT body FROM meters WHERE event_name = ?", (event_name,))
+                found = row.fetchone()
+                self._meters_by_event_name[event_name] = (
+                    None if found is None else _meter_from_json(found[0])
+                )
+            return self._meters_by_event_name[event_name]
 
     def list_meters(self, *, status: str | None) -> Sequence[Meter]:
         """Meters newest first. O(meters)."""
@@ -307,46 +319,86 @@ class SQLiteStorage(Storage):
 
     # --- events ----------------------------------------------------------------------------
 
-    def _insert(self, db: sqlite3.Connection, event: NewEvent, duplicate_after: int) -> int | None:
-        """Insert one event inside the open transaction; undo it if the identifier is taken."""
-        db.execute("SAVEPOINT event")
-        seq = db.execute(
-            "INSERT INTO events (meter_id, event_name, customer, identifier, timestamp, created, "
-            "value, units, places, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-            (
-                event.meter_id,
-                event.event_name,
-                event.customer,
-                event.identifier,
-                event.timestamp,
-                event.created,
-                None if event.value is None else str(event.value),
-                *_units(event.value),
-                json.dumps(event.payload),
-            ),
-        ).fetchone()[0]
-        claimed = db.execute(
-            "INSERT INTO identifiers (identifier, seq, created) VALUES (?, ?, ?) "
-            "ON CONFLICT (identifier) DO UPDATE SET seq = excluded.seq, created = excluded.created "
-            "WHERE identifiers.created <= ?",
-            (event.identifier, seq, event.created, duplicate_after),
-        ).rowcount
-        if claimed != 1:
-            db.execute("ROLLBACK TO event")
-            db.execute("RELEASE event")
-            return None
-        db.execute("RELEASE event")
-        return int(seq)
+    _INSERT_EVENT = (
+        "INSERT INTO events (seq, meter_id, event_name, customer, identifier, timestamp, "
+        "created, value, units, places, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    _CLAIM_IDENTIFIER = (
+        "INSERT INTO identifiers (identifier, seq, created) VALUES (?, ?, ?) "
+        "ON CONFLICT (identifier) DO UPDATE SET seq = excluded.seq, created = excluded.created "
+        "WHERE identifiers.created <= ?"
+    )
+
+    @staticmethod
+    def _event_row(seq: int, event: NewEvent) -> tuple[object, ...]:
+        return (
+            seq,
+            event.meter_id,
+            event.event_name,
+            event.customer,
+            event.identifier,
+            event.timestamp,
+            event.created,
+            None if event.value is None else str(event.value),
+            *_units(event.value),
+            json.dumps(event.payload),
+        )
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
-        """Insert the event and claim its identifier in one transaction. O(log n)."""
+        """Claim the identifier (a conditional upsert on its primary key), then insert.
+
+        One transaction; nothing is written when the identifier is taken. O(log n).
+        """
         with self._write() as db:
-            return self._insert(db, event, duplicate_after)
+            claimed = db.execute(
+                "INSERT INTO identifiers (identifier, seq, created) "
+                "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?) "
+                "ON CONFLICT (identifier) DO UPDATE SET seq = excluded.seq, "
+                "created = excluded.created WHERE identifiers.created <= ? RETURNING seq",
+                (event.identifier, event.created, duplicate_after),
+            ).fetchone()
+            if claimed is None:
+                return None
+            db.execute(self._INSERT_EVENT, self._event_row(claimed[0], event))
+            return int(claimed[0])
 
     def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
-        """Insert many events in one transaction, each under its own savepoint. O(k log n)."""
+        """Insert a batch in one transaction with two bulk statements. O(k log n).
+
+        Identifiers taken before the batch, or earlier in it, are skipped (None); the
+        write lock held by the transaction makes the check and the inserts one atomic step.
+        """
         with self._write() as db:
-            return [self._insert(db, event, duplicate_after) for event in events]
+            taken: set[str] = set()
+            wanted = list({event.identifier for event in events})
+            for first in range(0, len(wanted), 500):
+                chunk = wanted[first : first + 500]
+                taken.update(
+                    identifier
+                    for (identifier,) in db.execute(
+                        "SELECT identifier FROM identifiers WHERE created > ? AND identifier IN "
+                        f"({', '.join('?' * len(chunk))})",
+                        (duplicate_after, *chunk),
+                    )
+                )
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+            results: list[int | None] = []
+            rows, claims = [], []
+            for event in events:
+                if event.identifier in taken:
+                    results.append(None)
+                    continue
+                taken.add(event.identifier)
+                seq += 1
+                results.append(seq)
+                rows.append(self._event_row(seq, event))
+                claims.append((event.identifier, seq, event.created, duplicate_after))
+            db.executemany(self._INSERT_EVENT, rows)
+            if db.executemany(self._CLAIM_IDENTIFIER, claims).rowcount != len(claims):
+                raise StorageError(
+                    "an identifier was claimed concurrently", code="storage_failure"
+                )  # cannot happen while we hold the write lock; the transaction rolls back
+            return results
 
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier. O(log n)."""
