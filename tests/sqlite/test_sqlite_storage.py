@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import meterlib.storage as storage_module
+import meterlib.storage.sqlite as sqlite_module
 from meterlib import ConfigurationError, ManualClock, Metering, StorageError
 from meterlib.storage import known_schemes, storage_from_url
 from meterlib.storage.sqlite import SCHEMA_VERSION, SQLiteStorage, parse_sqlite_url
@@ -197,3 +198,28 @@ def test_full_synchronous_option_is_applied(tmp_path: Path) -> None:
         assert storage._db.execute("PRAGMA synchronous").fetchone()[0] == 2
     finally:
         storage.close()
+
+
+def test_open_migrates_an_older_store_forward_keeping_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store at version N opens under a meterlib with N+1 migrations: migrated, data kept."""
+    path = tmp_path / "usage.db"
+    with _open(path) as m:
+        meter = m.meters.create(
+            display_name="Calls", event_name="calls", default_aggregation={"formula": "sum"}
+        )
+        m.record("calls", customer="cus_1", value="3")
+    newer = (*sqlite_module.MIGRATIONS, "CREATE INDEX events_by_created ON events (created)")
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", newer)
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", len(newer))
+    with _open(path) as m:
+        assert m.usage(meter.id, "cus_1", DAY_START, DAY_START + 86_400) == Decimal(3)
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT version FROM meterlib_schema").fetchall() == [(len(newer),)]
+        assert db.execute(
+            "SELECT name FROM sqlite_master WHERE name = 'events_by_created'"
+        ).fetchall() == [("events_by_created",)]
+    finally:
+        db.close()
