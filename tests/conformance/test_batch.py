@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -46,7 +46,7 @@ def test_results_follow_input_order_with_reasons(
             _event("abc", "b"),
             _event("2", "a"),
             {"event_name": "calls"},
-            "not a mapping",
+            cast(Any, "not a mapping"),
             _event("3", "c", color="red"),
             _event("4", "d"),
         ]
