@@ -180,6 +180,10 @@ def register_aggregation(aggregation: Aggregation[Any], *, replace: bool = False
             f"{aggregation!r} does not implement meterlib.aggregation.Aggregation",
             code="aggregation_invalid",
         )
+    if aggregation.name in BUILTIN_FORMULAS and aggregation.name in _registry:
+        raise ConfigurationError(
+            f"cannot replace built-in formula {aggregation.name!r}", code="aggregation_builtin"
+        )
     with _registry_lock:
         if aggregation.name in _registry and not replace:
             raise ConfigurationError(

@@ -158,6 +158,7 @@ def _page(
             has_more=first > 0,
             url=url,
             next_page=lambda page: fetch(None, page.data[0].id),
+            backward=True,
         )
     first = 0 if starting_after is None else ids.index(starting_after) + 1
     return ListObject(
@@ -377,6 +378,7 @@ class Meters:
                 starting_after=None if before is not None else page.data[-1].id,
                 ending_before=page.data[0].id if before is not None else None,
             ),
+            backward=before is not None,
         )
 
     def _summary_id_prefix(self, meter: Meter, customer: str, step: int) -> str:

@@ -199,6 +199,7 @@ class ListObject(Generic[T]):
     _next_page: Callable[[ListObject[T]], ListObject[T]] | None = attrs.field(
         default=None, eq=False, repr=False, alias="next_page"
     )
+    _backward: bool = attrs.field(default=False, eq=False, repr=False, alias="backward")
     object: Literal["list"] = "list"
 
     def __iter__(self) -> Iterator[T]:
@@ -208,10 +209,14 @@ class ListObject(Generic[T]):
         return len(self.data)
 
     def auto_paging_iter(self) -> Iterator[T]:
-        """Yield every item of this page and of every page after it."""
+        """Yield every item of this page and of every page after it.
+
+        A page fetched with ``ending_before`` walks backwards, as in stripe-python: each page
+        is yielded in reverse, so items come in the opposite of list order.
+        """
         page: ListObject[T] = self
         while True:
-            yield from page.data
+            yield from reversed(page.data) if page._backward else page.data
             if not page.has_more or page._next_page is None or not page.data:
                 return
             page = page._next_page(page)

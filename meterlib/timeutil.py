@@ -73,7 +73,14 @@ def _require_aware(moment: datetime, param: str) -> datetime:
             code="parameter_invalid_timestamp",
             param=param,
         )
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59-14:00 lies past datetime.max in UTC
+        raise InvalidRequestError(
+            f"{param} is out of range: {moment.isoformat()}",
+            code="parameter_invalid_timestamp",
+            param=param,
+        ) from None
 
 
 def now_seconds(clock: Clock) -> int:

@@ -10,7 +10,7 @@ import math
 import re
 import uuid
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import attrs
@@ -54,8 +54,10 @@ def require_string(value: object, param: str, *, max_length: int = MAX_NAME) -> 
             code="parameter_invalid_type",
             param=param,
         )
-    if not value.strip():
+    if not value:
         fail(f"{param} must not be empty", code="parameter_invalid_string_empty", param=param)
+    if not value.strip():
+        fail(f"{param} must not be blank", code="parameter_invalid_string_blank", param=param)
     if len(value) > max_length:
         fail(
             f"{param} must be at most {max_length} characters, got {len(value)}",
@@ -211,7 +213,7 @@ def validate_page_params(
 
 # --- values -------------------------------------------------------------------------------
 
-_DECIMAL_STRING = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_STRING = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def parse_value(raw: object, param: str) -> tuple[Decimal, str]:
@@ -229,9 +231,13 @@ def parse_value(raw: object, param: str) -> tuple[Decimal, str]:
         text = raw
         if not _DECIMAL_STRING.fullmatch(raw):
             _invalid_value(raw, param)
-        value = Decimal(raw)
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:  # an exponent beyond what `decimal` can represent
+            _invalid_value(raw, param)
     elif isinstance(raw, int):
-        text, value = str(raw), Decimal(raw)
+        value = Decimal(raw)
+        text = str(value)  # not str(raw): Python refuses str() of ints over 4,300 digits
     elif isinstance(raw, float):
         if not math.isfinite(raw):
             _invalid_value(raw, param)
@@ -254,9 +260,7 @@ def parse_value(raw: object, param: str) -> tuple[Decimal, str]:
             param=param,
         )
     lowest_digit = exponent + len(all_digits) - len(significant)
-    if significant and not (
-        lowest_digit >= -VALUE_EXPONENT_RANGE and value.adjusted() <= VALUE_EXPONENT_RANGE
-    ):
+    if not (lowest_digit >= -VALUE_EXPONENT_RANGE and value.adjusted() <= VALUE_EXPONENT_RANGE):
         fail(
             f"{param} is out of range (digits must lie within 10**±{VALUE_EXPONENT_RANGE}): "
             f"{text!r}",
@@ -279,7 +283,7 @@ def payload_string(raw: object, param: str) -> str:
     if isinstance(raw, str):
         return raw
     if isinstance(raw, int | Decimal) and not isinstance(raw, bool):
-        return str(raw)
+        return str(Decimal(raw))  # not str(raw): Python refuses str() of ints over 4,300 digits
     fail(
         f"{param} must be a string (or an int or Decimal); got {type(raw).__name__}",
         code="parameter_invalid_type",
@@ -523,9 +527,9 @@ def validate_summary_params(
         step = WINDOW_SECONDS[grouping]
     for param, moment in (("start_time", start), ("end_time", end)):
         if moment % step:
-            unit = {MINUTE: "minute", 3600: "hour", DAY: "day (UTC midnight)"}[step]
+            unit = {MINUTE: "a minute", 3600: "an hour", DAY: "a day (UTC midnight)"}[step]
             fail(
-                f"{param} must be aligned to a {unit} boundary; got {moment}",
+                f"{param} must be aligned to {unit} boundary; got {moment}",
                 code="timestamp_not_aligned",
                 param=param,
             )

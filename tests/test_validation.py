@@ -1,0 +1,357 @@
+"""Pure validation rules: value parsing, payload strings, and no stray exception types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meterlib import AggregationSettings, CustomerMapping, Meter, StatusTransitions, ValueSettings
+from meterlib.aggregation import Sum
+from meterlib.errors import InvalidRequestError
+from meterlib.validation import (
+    parse_value,
+    payload_string,
+    validate_cancel_params,
+    validate_event,
+    validate_meter_params,
+    validate_page_params,
+    validate_summary_params,
+)
+
+PARAM = "payload[value]"
+
+
+def code_of(raw: object) -> str | None:
+    """The error code parse_value raises for `raw`, or None if it accepts it."""
+    try:
+        parse_value(raw, PARAM)
+    except InvalidRequestError as error:
+        assert error.param == PARAM
+        return error.code
+    return None
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "text"),
+    [
+        ("25", Decimal(25), "25"),
+        ("0.10", Decimal("0.10"), "0.10"),
+        ("-3.5", Decimal("-3.5"), "-3.5"),
+        ("+7", Decimal(7), "+7"),
+        (".5", Decimal("0.5"), ".5"),
+        ("5.", Decimal(5), "5."),
+        ("1e3", Decimal(1000), "1e3"),
+        ("-0", Decimal(0), "-0"),
+        (12, Decimal(12), "12"),
+        (-4, Decimal(-4), "-4"),
+        (Decimal("1.50"), Decimal("1.50"), "1.50"),
+        (0.1, Decimal("0.1"), "0.1"),
+        (2.5, Decimal("2.5"), "2.5"),
+        (1e-7, Decimal("1e-7"), "1e-07"),
+    ],
+    ids=repr,
+)
+def test_accepted_values(raw: object, value: Decimal, text: str) -> None:
+    """Decimal strings, ints, Decimals and floats parse exactly and keep their string form."""
+    parsed, kept = parse_value(raw, PARAM)
+    assert (parsed, kept) == (value, text)
+    assert isinstance(parsed, Decimal)
+
+
+def test_float_arithmetic_noise_is_too_many_digits() -> None:
+    """0.1 + 0.2 has 17 significant digits in its repr and is rejected."""
+    assert code_of(0.1 + 0.2) == "meter_event_value_too_many_digits"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        " 1",
+        "1 ",
+        "one",
+        "1_000",
+        "1,000",
+        "0x1F",
+        "1e",
+        "e5",
+        ".",
+        "NaN",
+        "-nan",
+        "sNaN",
+        "Infinity",
+        "inf",
+        "١٢",
+        True,
+        False,
+        None,
+        float("nan"),
+        float("-inf"),
+        Decimal("NaN"),
+        Decimal("sNaN"),
+        Decimal("Infinity"),
+        b"1",
+        [1],
+        object(),
+    ],
+    ids=repr,
+)
+def test_invalid_values(raw: object) -> None:
+    """Anything but a finite decimal number is payload_invalid_value."""
+    assert code_of(raw) == "payload_invalid_value"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "123456789012345",
+        "-123456789012345",
+        "1234567890.12345",
+        "123456789012345000",
+        "1.234567890123450000",
+        "0.000123456789012345",
+        999_999_999_999_999,
+        Decimal("123456789012345.000"),
+    ],
+    ids=repr,
+)
+def test_fifteen_significant_digits_pass(raw: object) -> None:
+    """Up to 15 significant digits pass; leading and trailing zeros do not count."""
+    assert code_of(raw) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1234567890123456",
+        "1.234567890123456",
+        "-0.00001234567890123456",
+        1_234_567_890_123_456,
+        Decimal("1234567890123456"),
+        pytest.param("9" * 400, id="400 nines"),
+        pytest.param(10**5000 - 1, id="5000 nines"),
+    ],
+)
+def test_sixteen_significant_digits_fail(raw: object) -> None:
+    """Sixteen or more significant digits are meter_event_value_too_many_digits."""
+    assert code_of(raw) == "meter_event_value_too_many_digits"
+
+
+@pytest.mark.parametrize("raw", ["1e40", "-1e40", "1e-40", "9.99e40", "0.000"])
+def test_values_within_range(raw: str) -> None:
+    """Values whose digits lie between 10**-40 and 10**40 are accepted, the ends included."""
+    assert code_of(raw) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1e41",
+        "1e-41",
+        "1e999999",
+        "1e-99999999999999999999999",
+        "1e99999999999999999999999",
+        pytest.param(10**5000, id="10**5000"),
+        pytest.param(-(10**5000), id="-10**5000"),
+        Decimal("1e-999999"),
+    ],
+)
+def test_values_out_of_range(raw: object) -> None:
+    """Values needing digits beyond 10**±40 are payload_invalid_value, however extreme."""
+    assert code_of(raw) == "payload_invalid_value"
+
+
+def decimals() -> st.SearchStrategy[Decimal]:
+    """Finite Decimals with at most 15 significant digits and exponents within range."""
+    return st.builds(
+        lambda mantissa, exponent: Decimal(mantissa).scaleb(exponent),
+        st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1),
+        st.integers(min_value=-25, max_value=25),
+    )
+
+
+@given(value=decimals())
+def test_valid_decimals_round_trip(value: Decimal) -> None:
+    """A valid Decimal and its string parse to the same exact value, keeping the string."""
+    assert parse_value(value, PARAM) == (value, str(value))
+    parsed, text = parse_value(str(value), PARAM)
+    assert parsed == value
+    assert text == str(value)
+
+
+@given(value=st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1))
+def test_ints_round_trip(value: int) -> None:
+    """Every int of at most 15 digits is accepted exactly, stringified."""
+    assert parse_value(value, PARAM) == (Decimal(value), str(value))
+
+
+NUMBER_LIKE = r"[+-]?[0-9]{0,25}(\.[0-9]{0,25})?([eE][+-]?[0-9]{1,30})?"
+
+
+@settings(max_examples=200)
+@given(raw=st.one_of(st.from_regex(NUMBER_LIKE, fullmatch=True), st.text(max_size=30)))
+def test_parse_value_raises_only_invalid_request(raw: str) -> None:
+    """Any string either parses to a Decimal or raises one of the two value codes."""
+    assert code_of(raw) in {None, "payload_invalid_value", "meter_event_value_too_many_digits"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [("eu", "eu"), ("", ""), (4, "4"), (-4, "-4"), (Decimal("1.50"), "1.50")],
+    ids=repr,
+)
+def test_payload_string(raw: object, text: str) -> None:
+    """Payload entries stay strings; ints and Decimals are stringified."""
+    assert payload_string(raw, "payload[x]") == text
+
+
+def test_payload_string_of_a_huge_int() -> None:
+    """An int beyond Python's 4,300-digit str() limit is still stringified in full."""
+    assert payload_string(10**5000, "payload[x]") == "1" + "0" * 5000
+
+
+@pytest.mark.parametrize("raw", [None, True, 1.5, [1], {"a": "b"}, b"x"], ids=repr)
+def test_payload_string_rejects_other_types(raw: object) -> None:
+    """Floats, bools, None, bytes and containers are not payload strings."""
+    with pytest.raises(InvalidRequestError) as info:
+        payload_string(raw, "payload[x]")
+    assert (info.value.code, info.value.param) == ("parameter_invalid_type", "payload[x]")
+
+
+def _hashable(value: object) -> bool:
+    return not isinstance(value, list | dict)
+
+
+JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(["formula", "type", "event_payload_key", "x"]), children)
+    ),
+    max_leaves=6,
+)
+
+
+def only_invalid_request(call: Callable[[], object]) -> None:
+    """Run `call`: it may return, or raise InvalidRequestError with a code and param."""
+    try:
+        call()
+    except InvalidRequestError as error:
+        assert error.code
+        assert error.param
+
+
+@settings(max_examples=200)
+@given(
+    display_name=JUNK | st.just("Name"),
+    event_name=JUNK | st.just("api"),
+    default_aggregation=JUNK | st.just({"formula": "sum"}),
+    customer_mapping=JUNK | st.just({"type": "by_id", "event_payload_key": "c"}),
+    value_settings=JUNK | st.just({"event_payload_key": "v"}),
+    event_time_window=JUNK | st.sampled_from(["hour", "day"]),
+)
+def test_meter_params_raise_only_invalid_request(**params: Any) -> None:
+    """Whatever the argument types, meter validation returns or raises InvalidRequestError."""
+    only_invalid_request(lambda: validate_meter_params(**params))
+
+
+METER = Meter(
+    id="mtr_1",
+    created=0,
+    updated=0,
+    display_name="API",
+    event_name="api",
+    default_aggregation=AggregationSettings(formula="sum"),
+    customer_mapping=CustomerMapping(),
+    value_settings=ValueSettings(),
+    event_time_window=None,
+    status="active",
+    status_transitions=StatusTransitions(),
+    livemode=False,
+)
+
+
+@settings(max_examples=200)
+@given(
+    payload=JUNK
+    | st.dictionaries(
+        st.sampled_from(["stripe_customer_id", "value", "x"]) | JUNK.filter(_hashable),
+        JUNK | st.just("1"),
+    ),
+    identifier=JUNK,
+    timestamp=JUNK | st.just("2026-03-10T12:00:00Z"),
+)
+def test_event_validation_raises_only_invalid_request(
+    payload: object, identifier: object, timestamp: object
+) -> None:
+    """Whatever the argument types, event validation returns or raises InvalidRequestError."""
+    only_invalid_request(
+        lambda: validate_event(
+            METER,
+            Sum(),
+            payload=payload,
+            identifier=identifier,
+            timestamp=timestamp,
+            now=1_773_144_000,
+        )
+    )
+
+
+@settings(max_examples=100)
+@given(
+    event_name=JUNK | st.just("api"),
+    type=JUNK | st.just("cancel"),
+    cancel=JUNK | st.just({"identifier": "req_1"}),
+)
+def test_cancel_validation_raises_only_invalid_request(
+    event_name: object, type: object, cancel: object
+) -> None:
+    """Whatever the argument types, adjustment validation returns or raises InvalidRequestError."""
+    only_invalid_request(lambda: validate_cancel_params(event_name, type, cancel))
+
+
+@settings(max_examples=100)
+@given(
+    customer=JUNK | st.just("cus_1"),
+    start_time=JUNK | st.just(0),
+    end_time=JUNK | st.just(3_600),
+    grouping=JUNK | st.just("hour"),
+)
+def test_summary_validation_raises_only_invalid_request(
+    customer: object, start_time: object, end_time: object, grouping: object
+) -> None:
+    """Whatever the argument types, summary validation returns or raises InvalidRequestError."""
+    only_invalid_request(
+        lambda: validate_summary_params(
+            customer=customer,
+            start_time=start_time,
+            end_time=end_time,
+            value_grouping_window=grouping,
+        )
+    )
+
+
+@settings(max_examples=100)
+@given(limit=JUNK | st.just(10), starting_after=JUNK, ending_before=JUNK)
+def test_page_validation_raises_only_invalid_request(
+    limit: object, starting_after: object, ending_before: object
+) -> None:
+    """Whatever the argument types, paging validation returns or raises InvalidRequestError."""
+    only_invalid_request(lambda: validate_page_params(limit, starting_after, ending_before))
+
+
+@pytest.mark.parametrize("raw", ["0E-41", "0E+41", "0E-9999999", "1E-41", "1E+41"])
+def test_values_needing_digits_beyond_the_exact_range_are_rejected(raw: str) -> None:
+    """Digits (and a zero's exponent) must lie within 10**±40, so sums stay exact and small."""
+    assert code_of(raw) == "payload_invalid_value"
+
+
+@pytest.mark.parametrize("raw", ["0E-40", "0.000", "1E+40", "1E-40", "-0"])
+def test_values_at_the_edge_of_the_exact_range_are_accepted(raw: str) -> None:
+    """The bounds of the exact range are inclusive."""
+    assert parse_value(raw, PARAM)[0] == Decimal(raw)
