@@ -96,6 +96,8 @@ def to_unix_seconds(value: object, param: str) -> int:
     >>> to_unix_seconds("2026-03-10T00:00:00Z", "timestamp")
     1773100800
     """
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         pass  # a bool is an int to Python, never a time to us
     elif isinstance(value, int):

@@ -213,6 +213,7 @@ def validate_page_params(
 
 # --- values -------------------------------------------------------------------------------
 
+_PLAIN_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
 _DECIMAL_STRING = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
@@ -225,6 +226,12 @@ def parse_value(raw: object, param: str) -> tuple[Decimal, str]:
     >>> parse_value("0.10", "payload[value]")
     (Decimal('0.10'), '0.10')
     """
+    if type(raw) is str and len(raw) <= MAX_SIGNIFICANT_DIGITS and _PLAIN_DECIMAL.fullmatch(raw):
+        return Decimal(raw), raw  # the common case: too short to break the digit or range rules
+    return _parse_any_value(raw, param)
+
+
+def _parse_any_value(raw: object, param: str) -> tuple[Decimal, str]:
     if isinstance(raw, bool):
         _invalid_value(raw, param)
     if isinstance(raw, str):

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meterlib import AggregationSettings, CustomerMapping, Meter, StatusTransitions, ValueSettings
+from meterlib import (
+    AggregationSettings,
+    CustomerMapping,
+    Meter,
+    StatusTransitions,
+    ValueSettings,
+    validation,
+)
 from meterlib.aggregation import Sum
 from meterlib.errors import InvalidRequestError
 from meterlib.validation import (
@@ -355,3 +362,9 @@ def test_values_needing_digits_beyond_the_exact_range_are_rejected(raw: str) -> 
 def test_values_at_the_edge_of_the_exact_range_are_accepted(raw: str) -> None:
     """The bounds of the exact range are inclusive."""
     assert parse_value(raw, PARAM)[0] == Decimal(raw)
+
+
+@given(st.from_regex(r"-?[0-9]{1,14}(\.[0-9]{1,13})?", fullmatch=True))
+def test_short_plain_decimals_take_a_fast_path_with_the_same_answer(raw: str) -> None:
+    """The fast path for short plain decimals agrees with the full parser."""
+    assert parse_value(raw, PARAM) == validation._parse_any_value(raw, PARAM)

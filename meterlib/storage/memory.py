@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import attrs
 from sortedcontainers import SortedList
 
 from meterlib.model import Meter
 from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
+
+_Event = tuple[NewEvent, Point]
 
 
 class MemoryStorage(Storage):
@@ -21,8 +22,8 @@ class MemoryStorage(Storage):
         self._meters: dict[str, Meter] = {}
         self._meter_order: list[str] = []
         self._meter_by_event_name: dict[str, str] = {}
-        self._events: list[EventRecord] = []
-        self._values: list[Point] = []
+        self._events: list[_Event] = []
+        self._cancelled: set[int] = set()
         self._by_identifier: dict[str, int] = {}
         self._streams: dict[tuple[str, str], SortedList] = {}
 
@@ -56,23 +57,11 @@ class MemoryStorage(Storage):
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
         """Store the event unless its identifier is still taken. O(log n)."""
         previous = self._by_identifier.get(event.identifier)
-        if previous is not None and self._events[previous].created > duplicate_after:
+        if previous is not None and self._events[previous][0].created > duplicate_after:
             return None
         seq = len(self._events)
-        self._events.append(
-            EventRecord(
-                seq=seq,
-                meter_id=event.meter_id,
-                event_name=event.event_name,
-                customer=event.customer,
-                identifier=event.identifier,
-                timestamp=event.timestamp,
-                created=event.created,
-                cancelled=False,
-            )
-        )
         point = (event.timestamp, seq, event.value)
-        self._values.append(point)
+        self._events.append((event, point))
         self._by_identifier[event.identifier] = seq
         key = (event.meter_id, event.customer)
         stream = self._streams.get(key)
@@ -84,15 +73,27 @@ class MemoryStorage(Storage):
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier. O(1)."""
         seq = self._by_identifier.get(identifier)
-        return None if seq is None else self._events[seq]
+        if seq is None:
+            return None
+        event = self._events[seq][0]
+        return EventRecord(
+            seq=seq,
+            meter_id=event.meter_id,
+            event_name=event.event_name,
+            customer=event.customer,
+            identifier=event.identifier,
+            timestamp=event.timestamp,
+            created=event.created,
+            cancelled=seq in self._cancelled,
+        )
 
     def cancel_event(self, seq: int) -> bool:
         """Mark cancelled and drop from its stream. O(log n)."""
-        record = self._events[seq]
-        if record.cancelled:
+        if seq in self._cancelled:
             return False
-        self._events[seq] = attrs.evolve(record, cancelled=True)
-        self._streams[(record.meter_id, record.customer)].remove(self._values[seq])
+        self._cancelled.add(seq)
+        event, point = self._events[seq]
+        self._streams[(event.meter_id, event.customer)].remove(point)
         return True
 
     def scan_points(self, meter_id: str, customer: str, start: int, end: int) -> Iterable[Point]:
