@@ -364,7 +364,9 @@ def test_values_at_the_edge_of_the_exact_range_are_accepted(raw: str) -> None:
     assert parse_value(raw, PARAM)[0] == Decimal(raw)
 
 
-@given(st.from_regex(r"-?[0-9]{1,14}(\.[0-9]{1,13})?", fullmatch=True))
+@given(
+    st.from_regex(r"-?[0-9]{1,14}(\.[0-9]{1,13})?", fullmatch=True).filter(lambda s: len(s) <= 15)
+)
 def test_short_plain_decimals_take_a_fast_path_with_the_same_answer(raw: str) -> None:
     """The fast path for short plain decimals agrees with the full parser."""
     assert parse_value(raw, PARAM) == validation._parse_any_value(raw, PARAM)
