@@ -502,7 +502,7 @@ class SQLiteStorage(Storage):
             )
         select = {
             "count": "SELECT bucket, COUNT(*) FROM buckets GROUP BY bucket",
-            "sum": "SELECT bucket, SUM(units), MAX(places), COUNT(*) - COUNT(units) "
+            "sum": "SELECT bucket, SUM(units), MAX(0, MAX(places)), COUNT(*) - COUNT(units) "
             "FROM buckets GROUP BY bucket",
             "last": "SELECT bucket, value FROM (SELECT bucket, value, ROW_NUMBER() OVER ("
             "PARTITION BY bucket ORDER BY timestamp DESC, seq DESC) AS rank FROM buckets) "
