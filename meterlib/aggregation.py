@@ -53,6 +53,8 @@ class Aggregation(Protocol[S]):
     """A formula: a fold over events, with states of adjacent ranges combinable.
 
     ``requires_value`` says whether events must carry the value key (``count`` does not).
+    States are values: `add` and `combine` return new states and never change their arguments,
+    since storage caches the states of whole hours and reuses them.
     """
 
     @property
