@@ -213,6 +213,9 @@ def validate_page_params(
 
 # --- values -------------------------------------------------------------------------------
 
+_SHORT_VALUES: dict[str, Decimal] = {}
+"""Parsed short values, shared: usage repeats a few values, and a Decimal is immutable."""
+_SHORT_VALUES_MAX = 100_000
 _PLAIN_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
 _DECIMAL_STRING = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
@@ -226,8 +229,15 @@ def parse_value(raw: object, param: str) -> tuple[Decimal, str]:
     >>> parse_value("0.10", "payload[value]")
     (Decimal('0.10'), '0.10')
     """
-    if type(raw) is str and len(raw) <= MAX_SIGNIFICANT_DIGITS and _PLAIN_DECIMAL.fullmatch(raw):
-        return Decimal(raw), raw  # the common case: too short to break the digit or range rules
+    if type(raw) is str and len(raw) <= MAX_SIGNIFICANT_DIGITS:
+        value = _SHORT_VALUES.get(raw)
+        if value is not None:
+            return value, raw
+        if _PLAIN_DECIMAL.fullmatch(raw):  # too short to break the digit or range rules
+            value = Decimal(raw)
+            if len(_SHORT_VALUES) < _SHORT_VALUES_MAX:
+                _SHORT_VALUES[raw] = value
+            return value, raw
     return _parse_any_value(raw, param)
 
 

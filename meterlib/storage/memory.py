@@ -1,13 +1,14 @@
-"""In-process storage: dicts and sorted containers, nothing survives the process. ``memory://``.
+"""In-process storage: dicts and sorted lists, nothing survives the process. ``memory://``.
 
-Each (meter, customer) has a `_Stream` that keeps its live (non-cancelled) events three ways, so
-a summary never walks events outside its range, and mostly not even those inside it:
+Each (meter, customer) has a `_Stream` of its live (non-cancelled) events, sorted by
+``(timestamp, seq)``, plus what makes summaries cheap:
 
-* ``points``: every live event, sorted by ``(timestamp, seq)``: ranges at any second;
-* ``hours``: for raw meters, the live events per UTC hour, with each formula's folded state of
-  that hour cached until an event of the hour arrives or is cancelled (an hourly rollup);
-* ``windows``: for pre-aggregated meters, the live events per pre-aggregation window in order
-  of receipt, so the survivor of a window is simply its last entry.
+* raw meters: an hourly rollup, each formula's folded state of an hour, filled by the first
+  query that needs it and dropped when an event of that hour arrives or is cancelled;
+* pre-aggregated meters: the survivor (latest received live event) of each window, replaced by
+  every newer event and recomputed from the window's events when it is cancelled.
+
+Memory is a few hundred bytes an event: events are kept as columns and points, not objects.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sortedcontainers import SortedDict, SortedList
+from sortedcontainers import SortedList
 
 from meterlib.aggregation import Aggregation
 from meterlib.model import Meter
@@ -24,78 +25,58 @@ from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
 from meterlib.timeutil import HOUR, WINDOW_SECONDS, window_start
 
 _NOT_CACHED = object()
-_Record = tuple[str, str, str, str, int, int]
-"""``(meter_id, event_name, customer, identifier, timestamp, created)`` of one event."""
-
-
-class _Hour:
-    """The live events of one UTC hour of a raw stream, and the formulas' cached states."""
-
-    __slots__ = ("live", "states")
-
-    def __init__(self) -> None:
-        self.live = 0
-        self.states: dict[str, Any] = {}
 
 
 class _Stream:
     """The live events of one meter and customer."""
 
-    __slots__ = ("customer", "hours", "points", "window", "windows")
+    __slots__ = ("customer", "points", "rollups", "survivors", "window")
 
     def __init__(self, customer: str, window: int | None) -> None:
         self.customer = customer
         self.points = SortedList()
         self.window = window
-        self.hours: SortedDict = SortedDict()
-        self.windows: SortedDict = SortedDict()
+        self.rollups: dict[int, dict[str, Any]] = {}
+        self.survivors: dict[int, Point] = {}
 
     def add(self, point: Point) -> None:
         self.points.add(point)
         if self.window is None:
-            hour = self.hours.get(point[0] - point[0] % HOUR)
-            if hour is None:
-                hour = self.hours[point[0] - point[0] % HOUR] = _Hour()
-            hour.live += 1
-            hour.states.clear()
+            self.rollups.pop(point[0] - point[0] % HOUR, None)
         else:
-            bucket = window_start(point[0], self.window)
-            self.windows.setdefault(bucket, []).append(point)
+            self.survivors[window_start(point[0], self.window)] = point  # newest seq wins
 
     def remove(self, point: Point) -> None:
         self.points.remove(point)
         if self.window is None:
-            start = point[0] - point[0] % HOUR
-            hour = self.hours[start]
-            hour.live -= 1
-            hour.states.clear()
-            if not hour.live:
-                del self.hours[start]
-        else:
-            bucket = window_start(point[0], self.window)
-            received = self.windows[bucket]
-            received.remove(point)
-            if not received:
-                del self.windows[bucket]
+            self.rollups.pop(point[0] - point[0] % HOUR, None)
+            return
+        bucket = window_start(point[0], self.window)
+        if self.survivors[bucket] is point:
+            received = self.points.irange((bucket,), (bucket + self.window,))
+            latest = max(received, key=lambda other: other[1], default=None)
+            if latest is None:
+                del self.survivors[bucket]
+            else:
+                self.survivors[bucket] = latest
 
-    def hourly_state(self, start: int, hour: _Hour, aggregation: Aggregation[Any]) -> Any:
+    def span(self, start: int, end: int, size: int) -> range:
+        """Starts of the `size`-second windows that overlap both the range and the events."""
+        if not self.points:
+            return range(0)
+        first = window_start(max(start, self.points[0][0]), size)
+        return range(first, min(end, self.points[-1][0] + 1), size)
+
+    def hourly_state(self, start: int, aggregation: Aggregation[Any]) -> Any:
         """The formula's state over one hour, folded once and then served from the cache."""
-        state = hour.states.get(aggregation.name, _NOT_CACHED)
+        cached = self.rollups.setdefault(start, {})
+        state = cached.get(aggregation.name, _NOT_CACHED)
         if state is _NOT_CACHED:
             state = aggregation.initial()
             for timestamp, seq, value in self.points.irange((start,), (start + HOUR,)):
                 state = aggregation.add(state, timestamp, seq, value)
-            hour.states[aggregation.name] = state
+            cached[aggregation.name] = state
         return state
-
-    def survivors(self, start: int, end: int) -> Iterable[Point]:
-        """The latest received live event of each pre-aggregation window, within the range."""
-        assert self.window is not None
-        first = window_start(start, self.window)
-        for bucket in self.windows.irange(first, end, inclusive=(True, False)):
-            survivor = self.windows[bucket][-1]
-            if start <= survivor[0] < end:
-                yield survivor
 
 
 class MemoryStorage(Storage):
@@ -105,7 +86,10 @@ class MemoryStorage(Storage):
         self._meters: dict[str, Meter] = {}
         self._meter_order: list[str] = []
         self._meter_by_event_name: dict[str, str] = {}
-        self._records: list[_Record] = []
+        # one entry per event, indexed by seq: columns, not objects, to keep memory small
+        self._meter_ids: list[str] = []
+        self._customers: list[str] = []
+        self._created: list[int] = []
         self._points: list[Point] = []
         self._cancelled: set[int] = set()
         self._by_identifier: dict[str, int] = {}
@@ -149,21 +133,14 @@ class MemoryStorage(Storage):
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
         """Store the event unless its identifier is still taken. O(log n)."""
         previous = self._by_identifier.get(event.identifier)
-        if previous is not None and self._records[previous][5] > duplicate_after:
+        if previous is not None and self._created[previous] > duplicate_after:
             return None
         stream = self._stream(event.meter_id, event.customer)
-        seq = len(self._records)
+        seq = len(self._points)
         point = (event.timestamp, seq, event.value)
-        self._records.append(
-            (
-                event.meter_id,
-                event.event_name,
-                stream.customer,
-                event.identifier,
-                event.timestamp,
-                event.created,
-            )
-        )
+        self._meter_ids.append(event.meter_id)
+        self._customers.append(stream.customer)
+        self._created.append(event.created)
         self._points.append(point)
         self._by_identifier[event.identifier] = seq
         stream.add(point)
@@ -174,15 +151,15 @@ class MemoryStorage(Storage):
         seq = self._by_identifier.get(identifier)
         if seq is None:
             return None
-        meter_id, event_name, customer, _, timestamp, created = self._records[seq]
+        meter_id = self._meter_ids[seq]
         return EventRecord(
             seq=seq,
             meter_id=meter_id,
-            event_name=event_name,
-            customer=customer,
+            event_name=self._meters[meter_id].event_name,
+            customer=self._customers[seq],
             identifier=identifier,
-            timestamp=timestamp,
-            created=created,
+            timestamp=self._points[seq][0],
+            created=self._created[seq],
             cancelled=seq in self._cancelled,
         )
 
@@ -191,8 +168,7 @@ class MemoryStorage(Storage):
         if seq in self._cancelled:
             return False
         self._cancelled.add(seq)
-        meter_id, _, customer, *_ = self._records[seq]
-        self._streams[(meter_id, customer)].remove(self._points[seq])
+        self._streams[(self._meter_ids[seq], self._customers[seq])].remove(self._points[seq])
         return True
 
     def scan_points(self, meter_id: str, customer: str, start: int, end: int) -> Iterable[Point]:
@@ -215,8 +191,9 @@ class MemoryStorage(Storage):
     ) -> list[Decimal]:
         """Windows from the stream's indexes; only ranges cutting through hours scan events.
 
-        Pre-aggregated: O(log n + pre-aggregation windows in range). Raw, hour-aligned:
-        O(log n + non-empty hours in range), each hour folded once until it changes.
+        Pre-aggregated: O(pre-aggregation windows in range). Raw, hour-aligned: O(hours in
+        range), each hour folded once and cached until it changes. Ranges are clamped to the
+        stream's first and last event.
         """
         stream = self._streams.get((meter.id, customer))
         end = start + step * count
@@ -224,13 +201,16 @@ class MemoryStorage(Storage):
             return [aggregation.result(aggregation.initial())] * count
         states = [aggregation.initial() for _ in range(count)]
         if stream.window is not None:
-            for timestamp, seq, value in stream.survivors(start, end):
-                index = (timestamp - start) // step
-                states[index] = aggregation.add(states[index], timestamp, seq, value)
+            for bucket in stream.span(start, end, stream.window):
+                survivor = stream.survivors.get(bucket)
+                if survivor is not None and start <= survivor[0] < end:
+                    timestamp, seq, value = survivor
+                    index = (timestamp - start) // step
+                    states[index] = aggregation.add(states[index], timestamp, seq, value)
         elif start % HOUR == 0 and step % HOUR == 0:
-            for hour_start in stream.hours.irange(start, end, inclusive=(True, False)):
+            for hour_start in stream.span(start, end, HOUR):
                 index = (hour_start - start) // step
-                hourly = stream.hourly_state(hour_start, stream.hours[hour_start], aggregation)
+                hourly = stream.hourly_state(hour_start, aggregation)
                 states[index] = aggregation.combine(states[index], hourly)
         else:
             return super().summarize(
