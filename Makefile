@@ -23,5 +23,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# Benchmarks against the floor, sqlite3 and DuckDB (a bench-only dependency); flags via
+# BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`. A default run writes bench/results/latest.json.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,473 @@
+"""The workloads, each beside its baselines, run in one process on the same generated events."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from bench import data
+from bench.baselines import DuckDBBaseline, SQLiteBaseline, floor
+from bench.measure import ROOT, median_seconds, timed
+from bench.report import (
+    BUILD,
+    BULK,
+    COLD_OPEN,
+    DURABLE_FULL,
+    DURABLE_NORMAL,
+    GROWTH,
+    PER_EVENT,
+    RSS,
+    Row,
+    latency_row,
+    missing_row,
+    rate_row,
+)
+from bench.workloads import (
+    QUERIES,
+    VARIANTS,
+    Query,
+    has_create_many,
+    ingest,
+    ingest_each,
+    new_store,
+    summary_call,
+    variant_name,
+)
+from meterlib.storage import known_schemes
+
+WORKLOADS = ("per-event", "bulk", "durable", "summaries", "cold-open", "rss", "growth")
+"""The sections of a run, in the order they run; ``--only`` picks some."""
+BACKENDS = ("memory", "sqlite")
+INGEST_VARIANT = variant_name("sum", None)
+RSS_MIN_EVENTS = 100_000
+"""Below this many events the RSS projection is too rough to hold against the target."""
+PROBE_EVENTS = 240
+"""Events of the growth probe's queried day: 10 an hour, value 1.00 each."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Sizes and choices of one run (the command-line flags)."""
+
+    events: int
+    customers: int
+    seed: int
+    repeats: int
+    sweep_repeats: int
+    growth_events: int
+    durable_seconds: float
+    durable_events: int
+    batch: int
+    backends: tuple[str, ...]
+    workloads: tuple[str, ...]
+
+    @property
+    def growth_sizes(self) -> tuple[int, int, int]:
+        """Store sizes of the growth check: 1/50, 1/5 and all of `growth_events`."""
+        return (self.growth_events // 50, self.growth_events // 5, self.growth_events)
+
+
+def load_duckdb() -> Any:
+    """The ``duckdb`` module, or None when it is not installed (bench-only dependency)."""
+    try:
+        return importlib.import_module("duckdb")
+    except ImportError:
+        return None
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout stays the table."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _same(got: Sequence[Any], expected: Sequence[Any]) -> bool:
+    return len(got) == len(expected) and all(
+        math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
+        for a, b in zip(got, expected, strict=True)
+    )
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+class Suite:
+    """One benchmark run: generated events, baselines built once, rows collected in order."""
+
+    def __init__(self, config: Config, scratch: Path, duckdb: Any) -> None:
+        self.config = config
+        self.scratch = scratch
+        self.duckdb = duckdb
+        self.rows: list[Row] = []
+        self.mismatches: list[str] = []
+        self.errors: list[str] = []
+        self.began = time.perf_counter()
+        self.customers = data.customer_names(config.customers)
+        self.log(f"generating {config.events:,} events over {config.customers:,} customers")
+        self.events = list(data.generate(data.Spec(config.events, config.customers, config.seed)))
+        self.sqlite_ok = "sqlite" in known_schemes()
+        self._baselines: dict[str, SQLiteBaseline | DuckDBBaseline] | None = None
+        self._durable_url: str | None = None
+
+    def log(self, message: str) -> None:
+        """Progress with the elapsed time."""
+        log(f"[{time.perf_counter() - self.began:6.1f}s] {message}")
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run the chosen sections in order; an error is recorded and the run goes on."""
+        for name in WORKLOADS:
+            if name in self.config.workloads:
+                self.log(f"{name} ...")
+                self._guard(name, getattr(self, name.replace("-", "_")))
+        for baseline in (self._baselines or {}).values():
+            baseline.close()
+
+    def _guard(self, what: str, work: Callable[[], object]) -> bool:
+        try:
+            work()
+        except Exception as error:
+            traceback.print_exc()
+            self.errors.append(f"{what}: {error!r}")
+            self.rows.append(missing_row(what, "", "", f"error: {error!r}"[:120]))
+            return False
+        return True
+
+    def _backends(self, workload: str, variant: str) -> Iterator[str]:
+        """The chosen backends this meterlib has; an n/a row for a chosen one it lacks."""
+        for backend in self.config.backends:
+            if backend == "sqlite" and not self.sqlite_ok:
+                self.rows.append(missing_row(workload, variant, backend, "no sqlite backend"))
+            else:
+                yield backend
+
+    def _url(self, backend: str, name: str) -> str:
+        if backend == "memory":
+            return "memory://"
+        path = self.scratch / f"{name}.db"
+        _remove_database(path)
+        return f"sqlite:///{path}"
+
+    def _drop(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            _remove_database(Path(url.removeprefix("sqlite:///").partition("?")[0]))
+
+    def baselines(self) -> dict[str, SQLiteBaseline | DuckDBBaseline]:
+        """The sqlite3 and DuckDB baseline tables holding the events; loads are timed once."""
+        if self._baselines is None:
+            self._baselines = {}
+            events = self.events
+            sqlite3_table = SQLiteBaseline(self.scratch / "baseline-sqlite3.db")
+            _, seconds = timed(lambda: sqlite3_table.load(events))
+            self.rows.append(rate_row(BULK, INGEST_VARIANT, "sqlite3", len(events), seconds))
+            self._baselines["sqlite3"] = sqlite3_table
+            if self.duckdb is None:
+                self.rows.append(missing_row(BULK, INGEST_VARIANT, "duckdb", "not installed"))
+            else:
+                duck = DuckDBBaseline(self.duckdb, self.scratch / "baseline-duckdb.duckdb")
+                _, seconds = timed(lambda: duck.load(events))
+                self.rows.append(rate_row(BULK, INGEST_VARIANT, "duckdb", len(events), seconds))
+                self._baselines["duckdb"] = duck
+        return self._baselines
+
+    # --- workloads ----------------------------------------------------------------------------
+
+    def per_event(self) -> None:
+        """(1) ``meter_events.create`` per event with full validation, against the floor."""
+        events = self.events
+        _, seconds = timed(lambda: floor(events))
+        self.rows.append(rate_row(PER_EVENT, INGEST_VARIANT, "floor", len(events), seconds))
+        metering, _ = new_store("memory://", "sum", None)
+        _, seconds = timed(lambda: ingest_each(metering, events), profile=True)
+        metering.close()
+        self.rows.append(rate_row(PER_EVENT, INGEST_VARIANT, "memory", len(events), seconds))
+
+    def bulk(self) -> None:
+        """(2) The same events through ``create_many``, against floor, sqlite3 and DuckDB."""
+        events = self.events
+        _, seconds = timed(lambda: floor(events))
+        self.rows.append(rate_row(BULK, INGEST_VARIANT, "floor", len(events), seconds))
+        self.baselines()
+        for backend in self._backends(BULK, INGEST_VARIANT):
+            url = self._url(backend, "bulk")
+            metering, _ = new_store(url, "sum", None)
+            if not has_create_many(metering):
+                self.rows.append(missing_row(BULK, INGEST_VARIANT, backend, "create_many missing"))
+            else:
+                _, seconds = timed(
+                    partial(ingest, metering, events, batch=self.config.batch), profile=True
+                )
+                self.rows.append(rate_row(BULK, INGEST_VARIANT, backend, len(events), seconds))
+            metering.close()
+            self._drop(url)
+
+    def durable(self) -> None:
+        """Per-event create, each committed before it returns, against a bare sqlite3 loop."""
+        config = self.config
+        events = self.events[: config.durable_events]
+        for workload, synchronous in ((DURABLE_NORMAL, "NORMAL"), (DURABLE_FULL, "FULL")):
+            path = self.scratch / f"bare-{synchronous}.db"
+            bare = SQLiteBaseline(path, synchronous=synchronous)
+            done, seconds = timed(
+                partial(bare.insert_each, events, seconds=config.durable_seconds, limit=len(events))
+            )
+            bare.close()
+            _remove_database(path)
+            self.rows.append(rate_row(workload, INGEST_VARIANT, "sqlite3", done, seconds))
+            if "sqlite" not in config.backends:
+                continue
+            if not self.sqlite_ok:
+                self.rows.append(
+                    missing_row(workload, INGEST_VARIANT, "sqlite", "no sqlite backend")
+                )
+                continue
+            url = self._url("sqlite", f"durable-{synchronous}")
+            if synchronous == "FULL":
+                url += "?synchronous=full"
+            metering, _ = new_store(url, "sum", None)
+            done, seconds = timed(
+                partial(ingest_each, metering, events, seconds=config.durable_seconds),
+                profile=True,
+            )
+            metering.close()
+            self._drop(url)
+            self.rows.append(rate_row(workload, INGEST_VARIANT, "sqlite", done, seconds))
+
+    def summaries(self) -> None:
+        """(3) Every summary query, every formula, raw and pre-aggregated, every backend."""
+        for formula, window in VARIANTS:
+            variant = variant_name(formula, window)
+            reference = self._baseline_summaries(formula, window)
+            for backend in self._backends("summaries", variant):
+                self.log(f"summaries: {variant} on {backend}")
+                self._guard(
+                    f"summaries {variant} {backend}",
+                    partial(self._meterlib_summaries, backend, formula, window, reference),
+                )
+
+    def _repeats(self, query: Query) -> tuple[int, int]:
+        """Timed repeats and warm-up calls: a sweep is a thousand calls, warm enough."""
+        if query.all_customers:
+            return self.config.sweep_repeats, 0
+        return self.config.repeats, 1
+
+    def _baseline_summaries(self, formula: str, window: str | None) -> dict[str, list[float]]:
+        """Time each query on each baseline; return the sqlite3 answers (dense, in order)."""
+        variant = variant_name(formula, window)
+        answers: dict[str, dict[str, list[float]]] = {}
+        for name, baseline in self.baselines().items():
+            answers[name] = {}
+            done: dict[tuple[int, int, int, bool], tuple[float, list[float]]] = {}
+            for query in QUERIES:
+                key = (query.start, query.end, query.step, query.all_customers)
+                if key not in done:
+                    call = self._baseline_call(baseline, formula, window, query)
+                    repeats, warmup = self._repeats(query)
+                    answer, seconds = median_seconds(call, repeats, warmup=warmup)
+                    done[key] = (seconds, answer)
+                seconds, answer = done[key]
+                self.rows.append(latency_row(query.workload, variant, name, seconds))
+                answers[name][query.workload] = answer
+        reference = answers["sqlite3"]
+        for name, got in answers.items():
+            for workload, values in got.items():
+                if not _same(values, reference[workload]):
+                    self.mismatches.append(f"{workload} [{variant}] {name} != sqlite3")
+        return reference
+
+    def _baseline_call(
+        self,
+        baseline: SQLiteBaseline | DuckDBBaseline,
+        formula: str,
+        window: str | None,
+        query: Query,
+    ) -> Callable[[], list[float]]:
+        customer = None if query.all_customers else self.customers[0]
+
+        def call() -> list[float]:
+            answer = baseline.summarize(
+                formula,
+                window,
+                customer=customer,
+                start=query.start,
+                end=query.end,
+                step=query.step,
+            )
+            if customer is not None:
+                return answer
+            by_window = {(row[0], row[1]): row[2] for row in answer}
+            return [
+                by_window.get((who, index), 0.0)
+                for who in self.customers
+                for index in range(query.windows)
+            ]
+
+        return call
+
+    def _meterlib_summaries(
+        self, backend: str, formula: str, window: str | None, reference: dict[str, list[float]]
+    ) -> None:
+        variant = variant_name(formula, window)
+        url = self._url(backend, f"summaries-{formula}-{window or 'raw'}")
+        metering, meter_id = new_store(url, formula, window)
+        _, seconds = timed(lambda: ingest(metering, self.events, batch=self.config.batch))
+        self.rows.append(rate_row(BUILD, variant, backend, len(self.events), seconds))
+        for query in QUERIES:
+            call = summary_call(metering, meter_id, query, self.customers)
+            repeats, warmup = self._repeats(query)
+            answer, seconds = median_seconds(call, repeats, warmup=warmup, profile=True)
+            row = latency_row(query.workload, variant, backend, seconds)
+            if not _same(answer, reference[query.workload]):
+                row.note = "MISMATCH with sqlite3"
+                self.mismatches.append(f"{query.workload} [{variant}] {backend} != sqlite3")
+            self.rows.append(row)
+        metering.close()
+        if backend == "sqlite" and (formula, window) == ("sum", None):
+            self._durable_url = url  # kept for the cold-open workload
+        else:
+            self._drop(url)
+
+    def cold_open(self) -> None:
+        """(4) Open a durable store holding the events in a fresh process; first query."""
+        variant = f"{len(self.events):,} events"
+        if not self.sqlite_ok:
+            self.rows.append(missing_row(COLD_OPEN, variant, "sqlite", "no sqlite backend"))
+            return
+        url = self._durable_url
+        if url is None:
+            url = self._url("sqlite", "cold-open")
+            metering, _ = new_store(url, "sum", None)
+            ingest(metering, self.events, batch=self.config.batch)
+            metering.close()
+        count = 3 if self.config.repeats >= 5 else 1  # each run is a new interpreter
+        runs = [self._child("open", url, self.customers[0]) for _ in range(count)]
+        opened = statistics.median(run["open_s"] for run in runs)
+        answered = statistics.median(run["open_s"] + run["first_query_s"] for run in runs)
+        self.rows.append(latency_row(COLD_OPEN, f"open, {variant}", "sqlite", opened))
+        self.rows.append(latency_row(COLD_OPEN, "open + first hourly page", "sqlite", answered))
+        self._drop(url)
+
+    def rss(self) -> None:
+        """Resident memory of an in-memory store holding the events (in a fresh process)."""
+        config = self.config
+        result = self._child(
+            "rss",
+            "--events",
+            str(config.events),
+            "--customers",
+            str(config.customers),
+            "--seed",
+            str(config.seed),
+            "--batch",
+            str(config.batch),
+        )
+        grown = result["rss_after"] - result["rss_before"]
+        per_event = grown / max(config.events, 1)
+        note = f"{per_event:.0f} B/event"
+        self.rows.append(
+            Row(RSS, f"{config.events:,} events", "memory", "MB", grown / 1e6, note=note)
+        )
+        projected = per_event * 1_000_000 / 1e6
+        reliable = config.events >= RSS_MIN_EVENTS  # fewer: fixed overheads dominate
+        unit = "MB at 1M events" if reliable else "MB at 1M events (rough)"
+        self.rows.append(Row(RSS, "projected", "memory", unit, projected, note="linear"))
+
+    def growth(self) -> None:
+        """The same one-day query on stores of growing size: cost must not follow size."""
+        for backend in self._backends(GROWTH, ""):
+            self.log(f"growth on {backend}")
+            self._guard(f"growth {backend}", partial(self._growth, backend))
+
+    def _growth(self, backend: str) -> None:
+        config = self.config
+        probe = self.customers[0]
+        day = data.START + 15 * data.DAY
+        url = self._url(backend, "growth")
+        metering, meter_id = new_store(url, "sum", None)
+        ingest(
+            metering,
+            [
+                {
+                    "event_name": data.EVENT_NAME,
+                    "payload": {data.CUSTOMER_KEY: probe, data.VALUE_KEY: "1.00"},
+                    "identifier": f"probe-{index}",
+                    "timestamp": day + index * (data.DAY // PROBE_EVENTS),
+                }
+                for index in range(PROBE_EVENTS)
+            ],
+            batch=config.batch,
+        )
+
+        def query() -> list[Decimal]:
+            page = metering.meters.list_event_summaries(
+                meter_id,
+                customer=probe,
+                start_time=day,
+                end_time=day + data.DAY,
+                value_grouping_window="hour",
+                limit=100,
+            )
+            return [summary.aggregated_value for summary in page]
+
+        stored = 0
+        timings = []
+        for stage, size in enumerate(config.growth_sizes):
+            filler = data.generate(
+                data.Spec(size - stored, config.customers, config.seed + stage + 1)
+            )
+            while chunk := list(islice(filler, config.batch)):
+                for event in chunk:  # the probe's queried day keeps only its own probe events
+                    if (
+                        event["payload"][data.CUSTOMER_KEY] == probe
+                        and 0 <= event["timestamp"] - day < data.DAY
+                    ):
+                        event["timestamp"] -= data.DAY
+                ingest(metering, chunk, batch=config.batch)
+            stored = size
+            answer, seconds = median_seconds(query, max(config.repeats, 5))
+            row = latency_row(GROWTH, f"hourly 1 day @ {size:,} events", backend, seconds)
+            if answer != [Decimal(PROBE_EVENTS // 24)] * 24:
+                row.note = "MISMATCH"
+                self.mismatches.append(f"{GROWTH} {backend} at {size}")
+            self.rows.append(row)
+            timings.append(seconds)
+        metering.close()
+        self._drop(url)
+        ratio = config.growth_sizes[-1] // max(config.growth_sizes[0], 1)
+        self.rows.append(
+            Row(
+                GROWTH,
+                f"time ratio for {ratio}x the events",
+                backend,
+                "x",
+                timings[-1] / timings[0],
+            )
+        )
+
+    def _child(self, *arguments: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.child", *arguments],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            raise RuntimeError(f"bench.child {arguments[0]} failed: {done.stderr.strip()[-500:]}")
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
