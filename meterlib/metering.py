@@ -429,7 +429,7 @@ class MeterEvents:
         """
         with self._m._lock:
             now = self._m._now()
-            event = self._validate(event_name, payload, identifier, timestamp, now)
+            event = self._validate(event_name, payload, identifier, timestamp, now=now)
             if (
                 self._m.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
                 is None
@@ -448,12 +448,13 @@ class MeterEvents:
         """
         results: list[MeterEventResult | None] = []
         valid: list[tuple[int, NewEvent]] = []
+        meters: dict[str, Meter | None] = {}
         with self._m._lock:
             now = self._m._now()
             for index, item in enumerate(events):
                 try:
                     arguments = rules.event_arguments(item, f"events[{index}]")
-                    valid.append((index, self._validate(now=now, **arguments)))
+                    valid.append((index, self._validate(now=now, meters=meters, **arguments)))
                     results.append(None)
                 except InvalidRequestError as error:
                     results.append(MeterEventResult(index=index, error=error))
@@ -470,12 +471,24 @@ class MeterEvents:
         return [result for result in results if result is not None]
 
     def _validate(
-        self, event_name: object, payload: object, identifier: object, timestamp: object, now: int
+        self,
+        event_name: object,
+        payload: object,
+        identifier: object,
+        timestamp: object,
+        *,
+        now: int,
+        meters: dict[str, Meter | None] | None = None,
     ) -> NewEvent:
+        """Every rule but the identifier's; `meters` caches meter lookups across a batch."""
         name = rules.validate_event_name(event_name)
-        meter = rules.check_meter_accepts_events(
-            self._m.storage.get_meter_by_event_name(name), name
-        )
+        if meters is None:
+            meter = self._m.storage.get_meter_by_event_name(name)
+        elif name in meters:
+            meter = meters[name]
+        else:
+            meter = meters[name] = self._m.storage.get_meter_by_event_name(name)
+        meter = rules.check_meter_accepts_events(meter, name)
         return rules.validate_event(
             meter,
             rules.aggregation_for(meter),

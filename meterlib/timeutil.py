@@ -98,6 +98,8 @@ def to_unix_seconds(value: object, param: str) -> int:
     """
     if type(value) is int:
         return value
+    if type(value) is datetime and value.tzinfo is UTC:
+        return _floor_seconds(value)  # the clocks' own answers: aware already
     if isinstance(value, bool):
         pass  # a bool is an int to Python, never a time to us
     elif isinstance(value, int):

@@ -377,6 +377,9 @@ def validate_event(
     stored: dict[str, str] = {}
     value: Decimal | None = None
     for key, raw in payload.items():
+        if type(raw) is str and type(key) is str and key != value_key:
+            stored[key] = raw  # the common case, kept as given
+            continue
         if not isinstance(key, str):
             fail(
                 f"payload keys must be strings; got {key!r}",

@@ -131,9 +131,6 @@ class MeteringStateMachine(RuleBasedStateMachine):
         if got != want or event.created != expected.created:
             raise ModelMismatch(f"accepted event {got!r}, the reference model {want!r}")
 
-    def _pick_meter(self, data: st.DataObject) -> Meter:
-        return data.draw(st.sampled_from(self.known_meters), label="meter")
-
     # --- rules ----------------------------------------------------------------------------
 
     @initialize(target=meters, data=st.data())
