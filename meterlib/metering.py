@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import attrs
 
 from meterlib import validation as rules
-from meterlib.errors import InvalidRequestError
+from meterlib.errors import ConfigurationError, InvalidRequestError
 from meterlib.model import (
     CancelSettings,
     ListObject,
@@ -58,6 +58,12 @@ class Metering:
         clock: Clock | None = None,
         livemode: bool = False,
     ) -> None:
+        if clock is not None and not isinstance(clock, Clock):
+            raise ConfigurationError(
+                f"clock must have a now() method returning an aware datetime; got {clock!r}",
+                code="clock_invalid",
+                param="clock",
+            )
         self.storage = storage if isinstance(storage, Storage) else storage_from_url(storage)
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.livemode = bool(livemode)

@@ -3,7 +3,9 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from meterlib import ManualClock, Metering
+import pytest
+
+from meterlib import ConfigurationError, ManualClock, Metering
 
 
 def test_record_and_usage() -> None:
@@ -16,3 +18,10 @@ def test_record_and_usage() -> None:
     assert m.usage(meter.id, "cus_1", "2026-03-10T00:00:00Z", "2026-03-11T00:00:00Z") == Decimal(
         "2.5"
     )
+
+
+def test_a_clock_without_now_is_a_configuration_error() -> None:
+    """Metering refuses a clock object that has no now() method, naming the parameter."""
+    with pytest.raises(ConfigurationError) as raised:
+        Metering(clock=object())  # type: ignore[arg-type]
+    assert raised.value.param == "clock"
