@@ -670,7 +670,11 @@ def _usage_scripts(
     return steps
 
 
-def _settings_strategies() -> None:
+def register_types() -> None:
+    """Register strategies for meterlib's types, so `st.from_type(Meter)` works.
+
+    Hypothesis calls this through its ``hypothesis`` entry point once meterlib is installed.
+    """
     st.register_type_strategy(Meter, _meters())
     st.register_type_strategy(
         AggregationSettings,
@@ -684,4 +688,4 @@ def _settings_strategies() -> None:
     )
 
 
-_settings_strategies()
+register_types()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -204,3 +206,19 @@ def test_bad_arguments_are_rejected(make: Any) -> None:
     """A bad argument raises InvalidArgument at once, as Hypothesis' own strategies do."""
     with pytest.raises(InvalidArgument):
         make()
+
+
+@pytest.mark.parametrize("first_import", ["hypothesis", "meterlib.testing.strategies"])
+def test_from_type_works_through_the_hypothesis_entry_point(first_import: str) -> None:
+    """With meterlib installed, ``st.from_type(Meter)`` works whatever is imported first."""
+    code = (
+        f"import {first_import}\n"
+        "from hypothesis import strategies as st\n"
+        "from hypothesis import find\n"
+        "from meterlib import Meter\n"
+        "assert find(st.from_type(Meter), lambda meter: True).id.startswith('mtr_')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
