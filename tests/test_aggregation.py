@@ -7,7 +7,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,6 +25,7 @@ from meterlib.aggregation import (
 )
 from meterlib.errors import ConfigurationError
 from meterlib.summaries import PointT, pre_aggregate, summarize_points
+from tests.formulas import Minimum
 
 BUILTINS: list[Aggregation[Any]] = [Sum(), Count(), Last()]
 
@@ -112,34 +112,6 @@ def test_sum_is_exact(values: list[Decimal]) -> None:
 
 
 # --- registry -----------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Minimum:
-    """A user formula: the smallest value, 0 when empty."""
-
-    name: str = "min"
-    requires_value: bool = True
-
-    def initial(self) -> Decimal | None:
-        """No value yet."""
-        return None
-
-    def add(
-        self, state: Decimal | None, timestamp: int, seq: int, value: Decimal | None
-    ) -> Decimal | None:
-        """Keep the smaller value."""
-        if value is None:
-            return state
-        return value if state is None or value < state else state
-
-    def combine(self, earlier: Decimal | None, later: Decimal | None) -> Decimal | None:
-        """The smaller of two minima."""
-        return self.add(earlier, 0, 0, later)
-
-    def result(self, state: Decimal | None) -> Decimal:
-        """The minimum, or 0."""
-        return Decimal(0) if state is None else state
 
 
 @pytest.fixture

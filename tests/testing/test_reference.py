@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 
-import attrs
 import pytest
 
 from meterlib import InvalidRequestError, ManualClock, Meter, Metering
 from meterlib.aggregation import register_aggregation, unregister_aggregation
 from meterlib.testing import ReferenceModel, frozen_time
 from meterlib.timeutil import now_seconds
+from tests.formulas import Maximum
 
 DAY = 86_400
 HOUR = 3_600
-
-
-@attrs.frozen
-class Maximum:
-    """A user formula: the largest value."""
-
-    name: str = "test_reference_max"
-    requires_value: bool = True
-
-    def initial(self) -> Decimal | None:
-        """No value yet."""
-        return None
-
-    def add(
-        self, state: Decimal | None, timestamp: int, seq: int, value: Decimal | None
-    ) -> Decimal | None:
-        """Keep the larger value."""
-        if value is None or (state is not None and state >= value):
-            return state
-        return value
-
-    def combine(self, earlier: Decimal | None, later: Decimal | None) -> Decimal | None:
-        """The larger of two maxima."""
-        return self.add(earlier, 0, 0, later)
-
-    def result(self, state: Decimal | None) -> Decimal:
-        """The maximum, or 0."""
-        return Decimal(0) if state is None else state
 
 
 @pytest.fixture
@@ -230,7 +201,7 @@ def test_inactive_meters_refuse_events_but_keep_their_usage(model: ReferenceMode
 @pytest.fixture
 def maximum() -> Iterator[str]:
     """The `Maximum` formula, registered for the test only."""
-    formula = Maximum()
+    formula = Maximum(name="test_reference_max")
     register_aggregation(formula)
     yield formula.name
     unregister_aggregation(formula.name)
