@@ -219,10 +219,11 @@ class SQLiteStorage(Storage):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.commit()
             except BaseException:
-                self._db.rollback()
+                if self._db.in_transaction:  # a failed commit may have ended it already
+                    self._db.rollback()
                 raise
-            self._db.commit()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -14,7 +14,7 @@ import pytest
 import meterlib.storage as storage_module
 import meterlib.storage.sqlite as sqlite_module
 from meterlib import ConfigurationError, ManualClock, Metering, StorageError
-from meterlib.storage import known_schemes, storage_from_url
+from meterlib.storage import NewEvent, known_schemes, storage_from_url
 from meterlib.storage.sqlite import SCHEMA_VERSION, SQLiteStorage, parse_sqlite_url
 
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -223,3 +223,35 @@ def test_open_migrates_an_older_store_forward_keeping_its_data(
         ).fetchall() == [("events_by_created",)]
     finally:
         db.close()
+
+
+def test_failure_inside_a_write_rolls_back_and_the_store_stays_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error midway through a batch's transaction stores none of it; later writes work."""
+    path = tmp_path / "usage.db"
+    with _open(path) as m:
+        meter = m.meters.create(
+            display_name="Calls", event_name="calls", default_aggregation={"formula": "sum"}
+        )
+        real_row = SQLiteStorage._event_row
+        rows: list[int] = []
+
+        def failing_row(seq: int, event: NewEvent) -> tuple[object, ...]:
+            rows.append(seq)
+            if len(rows) == 2:
+                raise sqlite3.OperationalError("disk I/O error")
+            return real_row(seq, event)
+
+        monkeypatch.setattr(SQLiteStorage, "_event_row", staticmethod(failing_row))
+        batch = [
+            {"event_name": "calls", "payload": {"stripe_customer_id": "cus_1", "value": "1"}},
+            {"event_name": "calls", "payload": {"stripe_customer_id": "cus_1", "value": "2"}},
+        ]
+        with pytest.raises(StorageError) as raised:
+            m.meter_events.create_many(batch)
+        assert raised.value.code == "storage_failure"
+        monkeypatch.setattr(SQLiteStorage, "_event_row", staticmethod(real_row))
+        assert m.usage(meter.id, "cus_1", DAY_START, DAY_START + 86_400) == 0
+        m.record("calls", customer="cus_1", value="5")
+        assert m.usage(meter.id, "cus_1", DAY_START, DAY_START + 86_400) == 5
