@@ -9,12 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import meterlib.storage.memory as memory_module
 from meterlib import ManualClock, Metering, Storage
 from meterlib.aggregation import get_aggregation
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 NOW_S = int(NOW.timestamp())
-SPAN = 3 * 86_400
+SPAN = 8 * 3_600  # a short span, so events and queries often share an hour
 VALUES = ["1", "2.5", "-3", "0.000001", "1E+2", "0.1234567", "123456789012345", "7.00"]
 METERS = [
     (formula, window) for formula in ("sum", "count", "last") for window in (None, "hour", "day")
@@ -72,12 +73,22 @@ def _check(m: Metering, meter_ids: list[str], offset: int) -> None:
                 assert [str(v) for v in indexed] == [str(v) for v in scratch]
 
 
-@pytest.mark.parametrize("url", ["memory://", "sqlite://"])
+@pytest.mark.parametrize(
+    ("url", "rollup_density"),
+    [("memory://", 0), ("memory://", memory_module._ROLLUP_DENSITY), ("sqlite://", 0)],
+    ids=["memory-rollups", "memory-adaptive", "sqlite"],
+)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(script=operations)
-def test_indexed_summaries_equal_recomputation(url: str, script: list[tuple[object, ...]]) -> None:
+def test_indexed_summaries_equal_recomputation(
+    url: str, rollup_density: int, script: list[tuple[object, ...]]
+) -> None:
     """After random creates, cancels and queries, indexed answers equal recomputed ones."""
-    with Metering(storage=url, clock=ManualClock(NOW)) as m:
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        Metering(storage=url, clock=ManualClock(NOW)) as m,
+    ):
+        patch.setattr(memory_module, "_ROLLUP_DENSITY", rollup_density)
         meter_ids = [
             m.meters.create(
                 display_name=f"{formula} {window}",
@@ -109,8 +120,9 @@ def test_indexed_summaries_equal_recomputation(url: str, script: list[tuple[obje
         _check(m, meter_ids, 0)
 
 
-def test_hourly_rollup_is_refreshed_by_a_late_event() -> None:
+def test_hourly_rollup_is_refreshed_by_a_late_event(monkeypatch: pytest.MonkeyPatch) -> None:
     """A cached hourly state is dropped when a new event lands in its hour."""
+    monkeypatch.setattr(memory_module, "_ROLLUP_DENSITY", 0)
     with Metering(clock=ManualClock(NOW)) as m:
         meter = m.meters.create(
             display_name="Calls", event_name="calls", default_aggregation={"formula": "sum"}
@@ -120,3 +132,20 @@ def test_hourly_rollup_is_refreshed_by_a_late_event() -> None:
         assert m.usage(meter.id, "a", hour, hour + 3_600) == 2
         m.record("calls", customer="a", value=3, timestamp=hour + 10)
         assert m.usage(meter.id, "a", hour, hour + 3_600) == Decimal(5)
+
+
+def test_hourly_rollup_is_refreshed_by_a_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached hourly state is dropped when an event of its hour is cancelled."""
+    monkeypatch.setattr(memory_module, "_ROLLUP_DENSITY", 0)
+    with Metering(clock=ManualClock(NOW)) as m:
+        meter = m.meters.create(
+            display_name="Calls", event_name="calls", default_aggregation={"formula": "last"}
+        )
+        hour = NOW_S - NOW_S % 3_600 - 3_600
+        m.record("calls", customer="a", value=2, timestamp=hour + 5)
+        m.record("calls", customer="a", value=3, timestamp=hour + 10, identifier="late")
+        assert m.usage(meter.id, "a", hour, hour + 3_600) == 3
+        m.meter_event_adjustments.create(
+            event_name="calls", type="cancel", cancel={"identifier": "late"}
+        )
+        assert m.usage(meter.id, "a", hour, hour + 3_600) == 2

@@ -25,6 +25,8 @@ from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
 from meterlib.timeutil import HOUR, WINDOW_SECONDS, window_start
 
 _NOT_CACHED = object()
+_ROLLUP_DENSITY = 4
+"""Use hourly rollups once a range holds more than this many events per hour."""
 
 
 class _Stream:
@@ -189,31 +191,41 @@ class MemoryStorage(Storage):
         step: int,
         count: int,
     ) -> list[Decimal]:
-        """Windows from the stream's indexes; only ranges cutting through hours scan events.
+        """Windows from whichever is smaller: the events in the range, or its windows.
 
-        Pre-aggregated: O(pre-aggregation windows in range). Raw, hour-aligned: O(hours in
-        range), each hour folded once and cached until it changes. Ranges are clamped to the
-        stream's first and last event.
+        Sparse ranges fold their events: O(log n + events in range). Dense raw ranges that are
+        hour-aligned combine hourly rollups, each folded once and cached until it changes:
+        O(log n + hours in range). Pre-aggregated ranges read each window's survivor.
         """
         stream = self._streams.get((meter.id, customer))
         end = start + step * count
         if stream is None:
             return [aggregation.result(aggregation.initial())] * count
         states = [aggregation.initial() for _ in range(count)]
-        if stream.window is not None:
-            for bucket in stream.span(start, end, stream.window):
-                survivor = stream.survivors.get(bucket)
-                if survivor is not None and start <= survivor[0] < end:
-                    timestamp, seq, value = survivor
-                    index = (timestamp - start) // step
-                    states[index] = aggregation.add(states[index], timestamp, seq, value)
-        elif start % HOUR == 0 and step % HOUR == 0:
-            for hour_start in stream.span(start, end, HOUR):
+        size = HOUR if stream.window is None else stream.window
+        low = start if stream.window is None else window_start(start, size)
+        high = end if stream.window is None else window_start(end - 1, size) + size
+        events = stream.points.bisect_left((high,)) - stream.points.bisect_left((low,))
+        windows = stream.span(start, end, size)
+        aligned = start % HOUR == 0 and step % HOUR == 0
+        if stream.window is None and aligned and events > _ROLLUP_DENSITY * len(windows):
+            for hour_start in windows:
                 index = (hour_start - start) // step
                 hourly = stream.hourly_state(hour_start, aggregation)
                 states[index] = aggregation.combine(states[index], hourly)
         else:
-            return super().summarize(
-                meter, aggregation, customer=customer, start=start, step=step, count=count
-            )
+            if stream.window is None:
+                points: Iterable[Point] = stream.points.irange((start,), (end,), (True, False))
+            elif events < len(windows):
+                points = (
+                    point
+                    for point in stream.points.irange((low,), (high,), (True, False))
+                    if stream.survivors[window_start(point[0], size)] is point
+                )
+            else:
+                points = filter(None, map(stream.survivors.get, windows))
+            for timestamp, seq, value in points:
+                if start <= timestamp < end:
+                    index = (timestamp - start) // step
+                    states[index] = aggregation.add(states[index], timestamp, seq, value)
         return [aggregation.result(state) for state in states]
