@@ -35,6 +35,7 @@ class Metering:
     """Usage metering with Stripe Billing Meter semantics, in your process.
 
     >>> from datetime import datetime, timezone
+    >>> from meterlib import ManualClock
     >>> m = Metering(clock=ManualClock(datetime(2026, 3, 10, tzinfo=timezone.utc)))
     >>> meter = m.meters.create(display_name="Search API Calls", event_name="ai_search_api",
     ...                         default_aggregation={"formula": "sum"})
@@ -48,7 +49,6 @@ class Metering:
         livemode: the ``livemode`` flag every object carries.
 
     A `Metering` is safe to share between threads; use it as a context manager to close it.
-
     """
 
     def __init__(
