@@ -43,12 +43,13 @@ class Metering:
     >>> m.usage(meter.id, "cus_1", "2026-03-10T00:00:00Z", "2026-03-11T00:00:00Z")
     Decimal('25')
 
+    A `Metering` is safe to share between threads; use it as a context manager to close it.
+
     Args:
         storage: a storage URL (``"memory://"``, ``"sqlite:///usage.db"``) or a `Storage`.
         clock: anything with ``now()``; every time rule reads it. Defaults to the system clock.
         livemode: the ``livemode`` flag every object carries.
 
-    A `Metering` is safe to share between threads; use it as a context manager to close it.
     """
 
     def __init__(
