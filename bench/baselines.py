@@ -95,8 +95,40 @@ def dense(rows: Sequence[Sequence[Any]], count: int) -> list[float]:
     return values
 
 
-class SQLiteBaseline:
+class _SQLBaseline:
+    """What both SQL baselines share: one summary query per call, and closing."""
+
+    dialect: str
+    db: Any
+
+    def summarize(
+        self,
+        formula: str,
+        window: str | None,
+        *,
+        customer: str | None,
+        start: int,
+        end: int,
+        step: int,
+    ) -> list[Any]:
+        """Run the summary query; dense values for one customer, the raw rows for all."""
+        sql = summary_sql(self.dialect, formula, window, one_customer=customer is not None)
+        params: dict[str, object] = {"start": start, "end": end, "step": step}
+        if customer is None:
+            rows: list[Any] = self.db.execute(sql, params).fetchall()
+            return rows
+        params["customer"] = customer
+        return dense(self.db.execute(sql, params).fetchall(), (end - start) // step)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+
+class SQLiteBaseline(_SQLBaseline):
     """A hand-written SQLite events table in WAL mode with ``synchronous=NORMAL``."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: Path, *, synchronous: str = "NORMAL") -> None:
         self.db = sqlite3.connect(path, isolation_level=None)
@@ -121,34 +153,14 @@ class SQLiteBaseline:
                 break
         return done
 
-    def summarize(
-        self,
-        formula: str,
-        window: str | None,
-        *,
-        customer: str | None,
-        start: int,
-        end: int,
-        step: int,
-    ) -> list[Any]:
-        """Run the summary query; dense values for one customer, the raw rows for all."""
-        sql = summary_sql("sqlite", formula, window, one_customer=customer is not None)
-        params: dict[str, object] = {"start": start, "end": end, "step": step}
-        if customer is None:
-            return self.db.execute(sql, params).fetchall()
-        params["customer"] = customer
-        return dense(self.db.execute(sql, params).fetchall(), (end - start) // step)
 
-    def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
-
-
-class DuckDBBaseline:
+class DuckDBBaseline(_SQLBaseline):
     """The same table in DuckDB, loaded from a CSV file with ``COPY``."""
 
+    dialect = "duckdb"
+
     def __init__(self, duckdb: Any, path: Path) -> None:
-        self.db: Any = duckdb.connect(str(path))
+        self.db = duckdb.connect(str(path))
         self.db.execute(
             "CREATE TABLE events (seq BIGINT PRIMARY KEY, identifier VARCHAR NOT NULL UNIQUE, "
             "customer VARCHAR NOT NULL, ts BIGINT NOT NULL, value DOUBLE NOT NULL)"
@@ -161,26 +173,3 @@ class DuckDBBaseline:
             csv.writer(out).writerows(row(index, event) for index, event in enumerate(events))
         self.db.execute(f"COPY events FROM '{self.csv}' (FORMAT csv, HEADER false)")
         self.csv.unlink()
-
-    def summarize(
-        self,
-        formula: str,
-        window: str | None,
-        *,
-        customer: str | None,
-        start: int,
-        end: int,
-        step: int,
-    ) -> list[Any]:
-        """Run the summary query; dense values for one customer, the raw rows for all."""
-        sql = summary_sql("duckdb", formula, window, one_customer=customer is not None)
-        params: dict[str, object] = {"start": start, "end": end, "step": step}
-        if customer is None:
-            rows: list[Any] = self.db.execute(sql, params).fetchall()
-            return rows
-        params["customer"] = customer
-        return dense(self.db.execute(sql, params).fetchall(), (end - start) // step)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self.db.close()

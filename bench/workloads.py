@@ -10,7 +10,7 @@ from typing import Any
 
 from bench import data
 from bench.report import HOURLY, HOURLY_PAGE, SWEEP, WHOLE_LIST, WHOLE_USAGE
-from meterlib import Metering
+from meterlib import ListObject, MeterEventSummary, Metering
 
 VARIANTS: tuple[tuple[str, str | None], ...] = (
     ("sum", None),
@@ -115,44 +115,23 @@ def summary_call(
 
     Single-customer queries ask for ``customers[0]``.
     """
-    summaries = metering.meters.list_event_summaries
     customer = customers[0]
     grouping = {data.HOUR: "hour", data.DAY: "day"}.get(query.step)
-    if query.workload == HOURLY:
-        return lambda: [
-            summary.aggregated_value
-            for summary in summaries(
-                meter_id,
-                customer=customer,
-                start_time=query.start,
-                end_time=query.end,
-                value_grouping_window=grouping,
-                limit=100,
-            ).auto_paging_iter()
-        ]
-    if query.workload == WHOLE_USAGE:
-        return lambda: [metering.usage(meter_id, customer, query.start, query.end)]
-    if query.all_customers:
-        return lambda: [
-            summary.aggregated_value
-            for who in customers
-            for summary in summaries(
-                meter_id,
-                customer=who,
-                start_time=query.start,
-                end_time=query.end,
-                value_grouping_window=grouping,
-                limit=100,
-            ).data
-        ]
-    return lambda: [
-        summary.aggregated_value
-        for summary in summaries(
+
+    def listing(who: str) -> ListObject[MeterEventSummary]:
+        return metering.meters.list_event_summaries(
             meter_id,
-            customer=customer,
+            customer=who,
             start_time=query.start,
             end_time=query.end,
             value_grouping_window=grouping,
             limit=100,
-        ).data
-    ]
+        )
+
+    if query.workload == HOURLY:
+        return lambda: [s.aggregated_value for s in listing(customer).auto_paging_iter()]
+    if query.workload == WHOLE_USAGE:
+        return lambda: [metering.usage(meter_id, customer, query.start, query.end)]
+    if query.all_customers:
+        return lambda: [s.aggregated_value for who in customers for s in listing(who).data]
+    return lambda: [s.aggregated_value for s in listing(customer).data]
