@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar
 
 import attrs
@@ -509,7 +509,7 @@ class MeterEvents:
         return MeterEvent(
             event_name=event.event_name,
             identifier=event.identifier,
-            payload=event.payload,
+            payload=MappingProxyType(event.payload),  # a view: nothing writes to it afterwards
             timestamp=event.timestamp,
             created=event.created,
             livemode=self._m.livemode,

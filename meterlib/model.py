@@ -22,7 +22,8 @@ MeterStatus = Literal["active", "inactive"]
 
 
 def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType(dict(value))
+    """A read-only view; a copy unless it is already one (meterlib's own, never mutated)."""
+    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
 
 
 @attrs.frozen(kw_only=True)

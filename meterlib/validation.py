@@ -215,7 +215,7 @@ def validate_page_params(
 
 _SHORT_VALUES: dict[str, Decimal] = {}
 """Parsed short values, shared: usage repeats a few values, and a Decimal is immutable."""
-_SHORT_VALUES_MAX = 100_000
+_SHORT_VALUES_MAX = 4_096
 _PLAIN_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
 _DECIMAL_STRING = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
