@@ -4,9 +4,10 @@ URLs: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite://`` (in m
 options ``?synchronous=full`` (survives power loss; default ``normal`` survives a killed process)
 and ``?timeout=30`` (seconds to wait for another writer's lock).
 
-Every write is one transaction (``BEGIN IMMEDIATE``), so an acknowledged write is on disk and a
-failed one leaves nothing behind. Identifier uniqueness is a primary key the database enforces;
-summaries run in SQL over a partial index of live (non-cancelled) events.
+Every write is one transaction (a single statement, or ``BEGIN IMMEDIATE`` for several), so an
+acknowledged write is on disk and a failed one leaves nothing behind. Identifier uniqueness is
+the database's: an event is inserted only if its identifier is free, and a trigger claims the
+identifier in the same statement. Summaries run in SQL over a partial index of live events.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ MIGRATIONS: tuple[str, ...] = (
         seq        INTEGER NOT NULL,
         created    INTEGER NOT NULL
     ) WITHOUT ROWID;
+    CREATE TRIGGER events_claim_identifier AFTER INSERT ON events BEGIN
+        INSERT OR REPLACE INTO identifiers (identifier, seq, created)
+            VALUES (NEW.identifier, NEW.seq, NEW.created);
+    END;
     """,
 )
 """Forward migrations: entry N-1 brings a store from schema version N-1 to N."""
@@ -93,6 +98,18 @@ def _units(value: Decimal | None) -> tuple[int | None, int | None]:
     if scaled != scaled.to_integral_value() or abs(scaled) > _MAX_UNITS:
         return None, -exponent
     return int(scaled), -exponent
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The complete SQL statements of a script (trigger bodies keep their semicolons)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip():
+        yield pending
 
 
 def _meter_to_json(meter: Meter) -> str:
@@ -206,7 +223,8 @@ class SQLiteStorage(Storage):
             raise StorageError(f"SQLite: {error}", code="storage_failure") from error
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; each statement is its own transaction."""
         with self._lock, self._translate():
             self._check_open()
             yield self._db
@@ -231,7 +249,7 @@ class SQLiteStorage(Storage):
 
     def _open(self, synchronous: str) -> None:
         """Check the file is ours (or empty) before writing anything, then migrate forward."""
-        with self._read() as db:
+        with self._connection() as db:
             tables = {
                 row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
@@ -241,7 +259,7 @@ class SQLiteStorage(Storage):
                 f"(tables: {', '.join(sorted(tables))}); refusing to touch it",
                 code="storage_foreign",
             )
-        with self._read() as db:
+        with self._connection() as db:
             if not tables:
                 db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             if self.path != ":memory:":
@@ -259,9 +277,8 @@ class SQLiteStorage(Storage):
                     code="storage_version",
                 )
             for script in MIGRATIONS[version:]:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in _statements(script):
+                    db.execute(statement)
             if row is None:
                 db.execute("INSERT INTO meterlib_schema (version) VALUES (?)", (SCHEMA_VERSION,))
             else:
@@ -299,13 +316,13 @@ class SQLiteStorage(Storage):
 
     def get_meter(self, meter_id: str) -> Meter | None:
         """The meter with this id. O(log n)."""
-        with self._read() as db:
+        with self._connection() as db:
             row = db.execute("SELECT body FROM meters WHERE id = ?", (meter_id,)).fetchone()
         return None if row is None else _meter_from_json(row[0])
 
     def get_meter_by_event_name(self, event_name: str) -> Meter | None:
         """The meter owning this event name, cached until another connection commits. O(1)."""
-        with self._read() as db:
+        with self._connection() as db:
             version = db.execute("PRAGMA data_version").fetchone()[0]
             if version != self._cache_version:
                 self._meters_by_event_name.clear()
@@ -320,7 +337,7 @@ class SQLiteStorage(Storage):
 
     def list_meters(self, *, status: str | None) -> Sequence[Meter]:
         """Meters newest first. O(meters)."""
-        with self._read() as db:
+        with self._connection() as db:
             rows = db.execute(
                 "SELECT body FROM meters WHERE ? IS NULL OR status = ? ORDER BY seq DESC",
                 (status, status),
@@ -330,19 +347,15 @@ class SQLiteStorage(Storage):
     # --- events ----------------------------------------------------------------------------
 
     _INSERT_EVENT = (
-        "INSERT INTO events (seq, meter_id, event_name, customer, identifier, timestamp, "
-        "created, value, units, places, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO events (meter_id, event_name, customer, identifier, timestamp, created, "
+        "value, units, places, payload) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+        "WHERE NOT EXISTS (SELECT 1 FROM identifiers WHERE identifier = ? AND created > ?)"
     )
-    _CLAIM_IDENTIFIER = (
-        "INSERT INTO identifiers (identifier, seq, created) VALUES (?, ?, ?) "
-        "ON CONFLICT (identifier) DO UPDATE SET seq = excluded.seq, created = excluded.created "
-        "WHERE identifiers.created <= ?"
-    )
+    """Insert unless the identifier was claimed after the cutoff; a trigger then claims it."""
 
     @staticmethod
-    def _event_row(seq: int, event: NewEvent) -> tuple[object, ...]:
+    def _event_row(event: NewEvent, duplicate_after: int) -> tuple[object, ...]:
         return (
-            seq,
             event.meter_id,
             event.event_name,
             event.customer,
@@ -352,28 +365,22 @@ class SQLiteStorage(Storage):
             None if event.value is None else str(event.value),
             *_units(event.value),
             json.dumps(event.payload),
+            event.identifier,
+            duplicate_after,
         )
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
-        """Claim the identifier (a conditional upsert on its primary key), then insert.
+        """Insert the event with one conditional statement, its own transaction. O(log n).
 
-        One transaction; nothing is written when the identifier is taken. O(log n).
+        Nothing is written if the identifier is taken; otherwise a trigger claims it within the
+        same statement, so two processes can never both accept one identifier.
         """
-        with self._write() as db:
-            claimed = db.execute(
-                "INSERT INTO identifiers (identifier, seq, created) "
-                "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?) "
-                "ON CONFLICT (identifier) DO UPDATE SET seq = excluded.seq, "
-                "created = excluded.created WHERE identifiers.created <= ? RETURNING seq",
-                (event.identifier, event.created, duplicate_after),
-            ).fetchone()
-            if claimed is None:
-                return None
-            db.execute(self._INSERT_EVENT, self._event_row(claimed[0], event))
-            return int(claimed[0])
+        with self._connection() as db:
+            cursor = db.execute(self._INSERT_EVENT, self._event_row(event, duplicate_after))
+            return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
-        """Insert a batch in one transaction with two bulk statements. O(k log n).
+        """Insert a batch in one transaction with one bulk statement. O(k log n).
 
         Identifiers taken before the batch, or earlier in it, are skipped (None); the
         write lock held by the transaction makes the check and the inserts one atomic step.
@@ -393,7 +400,7 @@ class SQLiteStorage(Storage):
                 )
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
             results: list[int | None] = []
-            rows, claims = [], []
+            rows = []
             for event in events:
                 if event.identifier in taken:
                     results.append(None)
@@ -401,10 +408,8 @@ class SQLiteStorage(Storage):
                 taken.add(event.identifier)
                 seq += 1
                 results.append(seq)
-                rows.append(self._event_row(seq, event))
-                claims.append((event.identifier, seq, event.created, duplicate_after))
-            db.executemany(self._INSERT_EVENT, rows)
-            if db.executemany(self._CLAIM_IDENTIFIER, claims).rowcount != len(claims):
+                rows.append(self._event_row(event, duplicate_after))
+            if db.executemany(self._INSERT_EVENT, rows).rowcount != len(rows):
                 raise StorageError(
                     "an identifier was claimed concurrently", code="storage_failure"
                 )  # cannot happen while we hold the write lock; the transaction rolls back
@@ -412,7 +417,7 @@ class SQLiteStorage(Storage):
 
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier. O(log n)."""
-        with self._read() as db:
+        with self._connection() as db:
             row = db.execute(
                 "SELECT e.seq, e.meter_id, e.event_name, e.customer, e.identifier, e.timestamp, "
                 "e.created, e.cancelled FROM identifiers i JOIN events e ON e.seq = i.seq "
@@ -443,7 +448,7 @@ class SQLiteStorage(Storage):
 
     def scan_points(self, meter_id: str, customer: str, start: int, end: int) -> Iterable[Point]:
         """Live points in ``[start, end)`` ordered by ``(timestamp, seq)``. O(log n + k)."""
-        with self._read() as db:
+        with self._connection() as db:
             rows = db.execute(
                 "SELECT timestamp, seq, value FROM events WHERE meter_id = ? AND customer = ? "
                 "AND cancelled = 0 AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, seq",
@@ -527,7 +532,7 @@ class SQLiteStorage(Storage):
             "step": step,
         }
         try:
-            with self._read() as db:
+            with self._connection() as db:
                 rows = db.execute(query, params).fetchall()
         except StorageError as error:
             if "integer overflow" in str(error):

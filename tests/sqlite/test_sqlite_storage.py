@@ -237,11 +237,11 @@ def test_failure_inside_a_write_rolls_back_and_the_store_stays_usable(
         real_row = SQLiteStorage._event_row
         rows: list[int] = []
 
-        def failing_row(seq: int, event: NewEvent) -> tuple[object, ...]:
-            rows.append(seq)
+        def failing_row(event: NewEvent, duplicate_after: int) -> tuple[object, ...]:
+            rows.append(duplicate_after)
             if len(rows) == 2:
                 raise sqlite3.OperationalError("disk I/O error")
-            return real_row(seq, event)
+            return real_row(event, duplicate_after)
 
         monkeypatch.setattr(SQLiteStorage, "_event_row", staticmethod(failing_row))
         batch = [
