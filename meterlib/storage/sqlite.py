@@ -200,27 +200,29 @@ class SQLiteStorage(Storage):
 
     # --- connection ------------------------------------------------------------------------
 
+    def _storage_error(self, error: sqlite3.Error) -> StorageError:
+        """The `StorageError` that says what a driver error means for the caller."""
+        if isinstance(error, sqlite3.OperationalError):
+            locked = "locked" in str(error) or "busy" in str(error)
+            return StorageError(
+                f"SQLite: {error}"
+                + (" (another writer held the lock past the timeout)" if locked else ""),
+                code="storage_locked" if locked else "storage_failure",
+            )
+        if type(error) is sqlite3.DatabaseError:  # not a subclass: the file itself is bad
+            return StorageError(
+                f"{self.path!r} is not a usable meterlib database: {error}",
+                code="storage_corrupt",
+            )
+        return StorageError(f"SQLite: {error}", code="storage_failure")
+
     @contextmanager
     def _translate(self) -> Iterator[None]:
         """Turn every driver error into a `StorageError` naming what went wrong."""
         try:
             yield
-        except sqlite3.OperationalError as error:
-            locked = "locked" in str(error) or "busy" in str(error)
-            raise StorageError(
-                f"SQLite: {error}"
-                + (" (another writer held the lock past the timeout)" if locked else ""),
-                code="storage_locked" if locked else "storage_failure",
-            ) from error
-        except sqlite3.DatabaseError as error:
-            if type(error) is not sqlite3.DatabaseError:  # integrity, programming, ... errors
-                raise StorageError(f"SQLite: {error}", code="storage_failure") from error
-            raise StorageError(
-                f"{self.path!r} is not a usable meterlib database: {error}",
-                code="storage_corrupt",
-            ) from error
         except sqlite3.Error as error:
-            raise StorageError(f"SQLite: {error}", code="storage_failure") from error
+            raise self._storage_error(error) from error
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -322,17 +324,22 @@ class SQLiteStorage(Storage):
 
     def get_meter_by_event_name(self, event_name: str) -> Meter | None:
         """The meter owning this event name, cached until another connection commits. O(1)."""
-        with self._connection() as db:
-            version = db.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._cache_version:
-                self._meters_by_event_name.clear()
-                self._cache_version = version
-            if event_name not in self._meters_by_event_name:
-                row = db.execute("SELECT body FROM meters WHERE event_name = ?", (event_name,))
-                found = row.fetchone()
-                self._meters_by_event_name[event_name] = (
-                    None if found is None else _meter_from_json(found[0])
-                )
+        with self._lock:  # the ingest hot path: no context-manager machinery
+            self._check_open()
+            try:
+                version = self._db.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._cache_version:
+                    self._meters_by_event_name.clear()
+                    self._cache_version = version
+                if event_name not in self._meters_by_event_name:
+                    found = self._db.execute(
+                        "SELECT body FROM meters WHERE event_name = ?", (event_name,)
+                    ).fetchone()
+                    self._meters_by_event_name[event_name] = (
+                        None if found is None else _meter_from_json(found[0])
+                    )
+            except sqlite3.Error as error:
+                raise self._storage_error(error) from error
             return self._meters_by_event_name[event_name]
 
     def list_meters(self, *, status: str | None) -> Sequence[Meter]:
@@ -375,9 +382,14 @@ class SQLiteStorage(Storage):
         Nothing is written if the identifier is taken; otherwise a trigger claims it within the
         same statement, so two processes can never both accept one identifier.
         """
-        with self._connection() as db:
-            cursor = db.execute(self._INSERT_EVENT, self._event_row(event, duplicate_after))
-            return cursor.lastrowid if cursor.rowcount == 1 else None
+        row = self._event_row(event, duplicate_after)
+        with self._lock:  # the ingest hot path: no context-manager machinery
+            self._check_open()
+            try:
+                cursor = self._db.execute(self._INSERT_EVENT, row)
+            except sqlite3.Error as error:
+                raise self._storage_error(error) from error
+        return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
         """Insert a batch in one transaction with one bulk statement. O(k log n).
