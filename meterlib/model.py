@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import attrs
 
@@ -156,9 +156,12 @@ class MeterEventSummary:
         }
 
 
-@attrs.frozen(kw_only=True)
-class NewEvent:
-    """An event that passed every rule, as the core hands it to storage (internal)."""
+class NewEvent(NamedTuple):
+    """An event that passed every rule, as the core hands it to storage.
+
+    A named tuple rather than an attrs class: it is built once per ingested event and never
+    leaves meterlib, so it is kept as cheap as Python allows.
+    """
 
     meter_id: str
     event_name: str
