@@ -100,8 +100,8 @@ class Metering:
             payload: dict[str, object] = {meter.customer_mapping.event_payload_key: customer}
             if value is not None:
                 payload[meter.value_settings.event_payload_key] = value
-            return self.meter_events.create(
-                event_name=name, payload=payload, identifier=identifier, timestamp=timestamp
+            return self.meter_events._create(
+                name, payload, identifier, timestamp, meters={name: meter}
             )
 
     def usage(self, meter_id: str, customer: str, start: object, end: object) -> Decimal:
@@ -434,9 +434,23 @@ class MeterEvents:
         >>> # m.meter_events.create(event_name="ai_search_api",
         >>> #     payload={"stripe_customer_id": "cus_1", "value": "25"})
         """
+        return self._create(event_name, payload, identifier, timestamp)
+
+    def _create(
+        self,
+        event_name: object,
+        payload: object,
+        identifier: object,
+        timestamp: object,
+        *,
+        meters: dict[str, Meter | None] | None = None,
+    ) -> MeterEvent:
+        """`create`, with meters the caller already looked up (see `_validate`)."""
         with self._m._lock:
             now = self._m._now()
-            event = self._validate(event_name, payload, identifier, timestamp, now=now)
+            event = self._validate(
+                event_name, payload, identifier, timestamp, now=now, meters=meters
+            )
             if (
                 self._m.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
                 is None

@@ -272,19 +272,20 @@ class SQLiteStorage(Storage):
             db.execute("CREATE TABLE IF NOT EXISTS meterlib_schema (version INTEGER NOT NULL)")
             row = db.execute("SELECT version FROM meterlib_schema").fetchone()
             version = 0 if row is None else int(row[0])
-            if version > SCHEMA_VERSION:
+            latest = len(MIGRATIONS)
+            if version > latest:
                 raise StorageError(
                     f"{self.path!r} has schema version {version}; this meterlib knows up to "
-                    f"{SCHEMA_VERSION}: upgrade meterlib",
+                    f"{latest}: upgrade meterlib",
                     code="storage_version",
                 )
             for script in MIGRATIONS[version:]:
                 for statement in _statements(script):
                     db.execute(statement)
             if row is None:
-                db.execute("INSERT INTO meterlib_schema (version) VALUES (?)", (SCHEMA_VERSION,))
+                db.execute("INSERT INTO meterlib_schema (version) VALUES (?)", (latest,))
             else:
-                db.execute("UPDATE meterlib_schema SET version = ?", (SCHEMA_VERSION,))
+                db.execute("UPDATE meterlib_schema SET version = ?", (latest,))
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL); later calls raise `StorageError`."""
