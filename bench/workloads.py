@@ -55,8 +55,7 @@ def ingest(metering: Metering, events: Sequence[data.Event], *, batch: int) -> N
         ingest_each(metering, events)
         return
     for first in range(0, len(events), batch):
-        results = create_many(events[first : first + batch])
-        rejected = [result for result in results if not result.ok]
+        rejected = create_many(events[first : first + batch]).errors
         if rejected:
             raise RuntimeError(f"{len(rejected)} events rejected, first: {rejected[0]!r}")
 

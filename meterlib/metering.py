@@ -7,12 +7,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any, TypeVar
 
 import attrs
 
 from meterlib import validation as rules
+from meterlib.aggregation import Aggregation
 from meterlib.errors import ConfigurationError, InvalidRequestError
 from meterlib.model import (
     CancelSettings,
@@ -20,15 +21,19 @@ from meterlib.model import (
     Meter,
     MeterEvent,
     MeterEventAdjustment,
-    MeterEventResult,
+    MeterEventResults,
     MeterEventSummary,
     NewEvent,
     StatusTransitions,
+    accepted_event,
+    window_summaries,
 )
 from meterlib.storage import Storage, storage_from_url
 from meterlib.timeutil import Clock, SystemClock, now_seconds, to_unix_seconds
 
 T = TypeVar("T", Meter, MeterEventSummary)
+_Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
+"""Event names mapped to the active meter and aggregation that accept their events."""
 
 
 class Metering:
@@ -101,7 +106,11 @@ class Metering:
             if value is not None:
                 payload[meter.value_settings.event_payload_key] = value
             return self.meter_events._create(
-                name, payload, identifier, timestamp, meters={name: meter}
+                name,
+                payload,
+                identifier,
+                timestamp,
+                accepting={name: (meter, rules.aggregation_for(meter))},
             )
 
     def usage(self, meter_id: str, customer: str, start: object, end: object) -> Decimal:
@@ -357,22 +366,10 @@ class Meters:
                 count=stop - first,
             )
         prefix = self._summary_id_prefix(meter, query.customer, query.window)
-        step, livemode = query.window, self._m.livemode
-        data = tuple(
-            MeterEventSummary(
-                id=f"{prefix}{window_start:x}",
-                meter=meter.id,
-                start_time=window_start,
-                end_time=window_start + step,
-                aggregated_value=value,
-                livemode=livemode,
-            )
-            for window_start, value in zip(
-                range(start, start + len(values) * step, step), values, strict=True
-            )
-        )
         return ListObject(
-            data=data,
+            data=window_summaries(
+                prefix, meter.id, start, query.window, values, livemode=self._m.livemode
+            ),
             has_more=first > 0 if before is not None else stop < total,
             url=f"/v1/billing/meters/{meter.id}/event_summaries",
             next_page=lambda page: self.list_event_summaries(
@@ -443,13 +440,13 @@ class MeterEvents:
         identifier: object,
         timestamp: object,
         *,
-        meters: dict[str, Meter | None] | None = None,
+        accepting: _Accepting | None = None,
     ) -> MeterEvent:
-        """`create`, with meters the caller already looked up (see `_validate`)."""
+        """`create`, with meters the caller already checked (see `_validate`)."""
         with self._m._lock:
             now = self._m._now()
             event = self._validate(
-                event_name, payload, identifier, timestamp, now=now, meters=meters
+                event_name, payload, identifier, timestamp, now=now, accepting=accepting
             )
             if (
                 self._m.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
@@ -458,38 +455,36 @@ class MeterEvents:
                 rules.duplicate_identifier(event.identifier)
         return self._accepted(event)
 
-    def create_many(self, events: Iterable[Mapping[str, Any]]) -> list[MeterEventResult]:
+    def create_many(self, events: Iterable[Mapping[str, Any]]) -> MeterEventResults:
         """Record a batch: each event is accepted or rejected on its own, never half-stored.
 
         Each item holds ``create``'s keyword arguments. The accepted events are stored in one
         storage call (one transaction on SQL backends). Returns one result per item, in order.
 
         >>> # results = m.meter_events.create_many([{"event_name": "api", "payload": {...}}])
-        >>> # rejected = [(r.index, r.error.code) for r in results if not r.ok]
+        >>> # rejected = [(r.index, r.error.code) for r in results.errors]
         """
-        results: list[MeterEventResult | None] = []
-        valid: list[tuple[int, NewEvent]] = []
-        meters: dict[str, Meter | None] = {}
+        outcomes: list[NewEvent | InvalidRequestError] = []
+        accepting: _Accepting = {}
         with self._m._lock:
             now = self._m._now()
             for index, item in enumerate(events):
                 try:
-                    arguments = rules.event_arguments(item, f"events[{index}]")
-                    valid.append((index, self._validate(now=now, meters=meters, **arguments)))
-                    results.append(None)
+                    arguments = rules.event_arguments(item, index)
+                    outcomes.append(self._validate(*arguments, now=now, accepting=accepting))
                 except InvalidRequestError as error:
-                    results.append(MeterEventResult(index=index, error=error))
-            stored = self._m.storage.add_events(
-                [event for _, event in valid], duplicate_after=rules.duplicate_cutoff(now)
+                    outcomes.append(error)
+            valid = [outcome for outcome in outcomes if type(outcome) is NewEvent]
+            stored = iter(
+                self._m.storage.add_events(valid, duplicate_after=rules.duplicate_cutoff(now))
             )
-        for (index, event), seq in zip(valid, stored, strict=True):
-            try:
-                if seq is None:
-                    rules.duplicate_identifier(event.identifier)
-                results[index] = MeterEventResult(index=index, event=self._accepted(event))
-            except InvalidRequestError as error:
-                results[index] = MeterEventResult(index=index, error=error)
-        return [result for result in results if result is not None]
+        for index, outcome in enumerate(outcomes):
+            if type(outcome) is NewEvent and next(stored) is None:
+                try:
+                    rules.duplicate_identifier(outcome.identifier)
+                except InvalidRequestError as error:
+                    outcomes[index] = error
+        return MeterEventResults(outcomes, livemode=self._m.livemode)
 
     def _validate(
         self,
@@ -499,20 +494,27 @@ class MeterEvents:
         timestamp: object,
         *,
         now: int,
-        meters: dict[str, Meter | None] | None = None,
+        accepting: _Accepting | None = None,
     ) -> NewEvent:
-        """Every rule but the identifier's; `meters` caches meter lookups across a batch."""
-        name = rules.validate_event_name(event_name)
-        if meters is None:
-            meter = self._m.storage.get_meter_by_event_name(name)
-        elif name in meters:
-            meter = meters[name]
-        else:
-            meter = meters[name] = self._m.storage.get_meter_by_event_name(name)
-        meter = rules.check_meter_accepts_events(meter, name)
+        """Every rule but the identifier's.
+
+        `accepting` caches, across a batch, the meters found to accept an event name.
+        """
+        known = (
+            accepting.get(event_name) if accepting is not None and type(event_name) is str else None
+        )
+        if known is None:
+            name = rules.validate_event_name(event_name)
+            meter = rules.check_meter_accepts_events(
+                self._m.storage.get_meter_by_event_name(name), name
+            )
+            known = meter, rules.aggregation_for(meter)
+            if accepting is not None:
+                accepting[name] = known
+        meter, aggregation = known
         return rules.validate_event(
             meter,
-            rules.aggregation_for(meter),
+            aggregation,
             payload=payload,
             identifier=identifier,
             timestamp=timestamp,
@@ -520,14 +522,7 @@ class MeterEvents:
         )
 
     def _accepted(self, event: NewEvent) -> MeterEvent:
-        return MeterEvent(
-            event_name=event.event_name,
-            identifier=event.identifier,
-            payload=MappingProxyType(event.payload),  # a view: nothing writes to it afterwards
-            timestamp=event.timestamp,
-            created=event.created,
-            livemode=self._m.livemode,
-        )
+        return accepted_event(event, self._m.livemode)
 
 
 class MeterEventAdjustments:

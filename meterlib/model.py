@@ -6,10 +6,10 @@ v1 JSON shape, where numbers become JSON numbers only at that boundary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Generic, Literal, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
 import attrs
 
@@ -185,6 +185,126 @@ class MeterEventResult:
     def ok(self) -> bool:
         """Whether the event was accepted and stored."""
         return self.error is None
+
+
+# --- hot-path construction ------------------------------------------------------------------
+# attrs' frozen __init__ sets every field through object.__setattr__ (and runs converters):
+# ~2 µs an object here. Ingest and summary listings build one object per event or window from
+# values meterlib has already checked, so they set the slots directly, at about a third of the
+# cost. tests/test_model.py pins that the results equal the classes' own construction.
+
+_new = object.__new__
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
+    setter: Callable[[object, object], None] = getattr(cls, name).__set__
+    return setter
+
+
+_EVENT_SETTERS = tuple(_slot_setter(MeterEvent, field.name) for field in attrs.fields(MeterEvent))
+_SUMMARY_SETTERS = tuple(
+    _slot_setter(MeterEventSummary, field.name) for field in attrs.fields(MeterEventSummary)
+)
+
+
+def accepted_event(event: NewEvent, livemode: bool) -> MeterEvent:
+    """The ``MeterEvent`` of an event that passed every rule."""
+    accepted: MeterEvent = _new(MeterEvent)
+    name_, identifier_, payload_, timestamp_, created_, livemode_, object_ = _EVENT_SETTERS
+    name_(accepted, event.event_name)
+    identifier_(accepted, event.identifier)
+    payload_(accepted, MappingProxyType(event.payload))  # a view: nothing writes to it afterwards
+    timestamp_(accepted, event.timestamp)
+    created_(accepted, event.created)
+    livemode_(accepted, livemode)
+    object_(accepted, "billing.meter_event")
+    return accepted
+
+
+def window_summaries(
+    id_prefix: str, meter: str, start: int, step: int, values: Sequence[Decimal], *, livemode: bool
+) -> tuple[MeterEventSummary, ...]:
+    """``MeterEventSummary`` objects of consecutive windows from `start`, one per value.
+
+    Each id is `id_prefix` plus the window's start in hex.
+    """
+    id_, meter_, start_, end_, value_, livemode_, object_ = _SUMMARY_SETTERS
+    summaries = []
+    for window in range(len(values)):
+        window_start = start + window * step
+        summary = _new(MeterEventSummary)
+        id_(summary, f"{id_prefix}{window_start:x}")
+        meter_(summary, meter)
+        start_(summary, window_start)
+        end_(summary, window_start + step)
+        value_(summary, values[window])
+        livemode_(summary, livemode)
+        object_(summary, "billing.meter_event_summary")
+        summaries.append(summary)
+    return tuple(summaries)
+
+
+class MeterEventResults(Sequence[MeterEventResult]):
+    """What ``create_many`` returns: one `MeterEventResult` per item, in order.
+
+    Results are built when read, so a large batch whose events were all accepted costs no
+    objects; ``ok`` and ``errors`` answer the usual question without building the rest.
+
+    >>> # results = m.meter_events.create_many(batch)
+    >>> # if not results.ok: print([(r.index, r.error.code) for r in results.errors])
+    """
+
+    __slots__ = ("_livemode", "_outcomes")
+
+    def __init__(
+        self, outcomes: Sequence[NewEvent | InvalidRequestError], *, livemode: bool
+    ) -> None:
+        self._outcomes = tuple(outcomes)
+        self._livemode = livemode
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    @overload
+    def __getitem__(self, index: int) -> MeterEventResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[MeterEventResult]: ...
+
+    def __getitem__(self, index: int | slice) -> MeterEventResult | list[MeterEventResult]:
+        if isinstance(index, slice):
+            return [self._result(item) for item in range(len(self))[index]]
+        return self._result(range(len(self))[index])  # negative indexes and IndexError as list
+
+    def _result(self, index: int) -> MeterEventResult:
+        outcome = self._outcomes[index]
+        if isinstance(outcome, InvalidRequestError):
+            return MeterEventResult(index=index, error=outcome)
+        return MeterEventResult(index=index, event=accepted_event(outcome, self._livemode))
+
+    @property
+    def ok(self) -> bool:
+        """Whether every item was accepted and stored."""
+        return not any(isinstance(outcome, InvalidRequestError) for outcome in self._outcomes)
+
+    @property
+    def errors(self) -> list[MeterEventResult]:
+        """The rejected items' results, in order."""
+        return [
+            MeterEventResult(index=index, error=outcome)
+            for index, outcome in enumerate(self._outcomes)
+            if isinstance(outcome, InvalidRequestError)
+        ]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MeterEventResults | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, so unhashable like them
+
+    def __repr__(self) -> str:
+        return f"MeterEventResults({len(self)} items, {len(self.errors)} rejected)"
 
 
 T = TypeVar("T", Meter, MeterEventSummary)

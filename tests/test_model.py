@@ -20,7 +20,7 @@ from meterlib import (
     StatusTransitions,
     ValueSettings,
 )
-from meterlib.model import json_number
+from meterlib.model import NewEvent, accepted_event, json_number, window_summaries
 
 
 def make_meter(**overrides: Any) -> Meter:
@@ -230,3 +230,43 @@ def test_next_page_is_not_part_of_equality() -> None:
     two = ListObject(data=(summary("1"),), has_more=True, url="/v1/x")
     assert one == two
     assert "next_page" not in one.to_dict()
+
+
+def test_hot_path_constructors_equal_the_classes_own() -> None:
+    """accepted_event and window_summaries build what MeterEvent(...)/MeterEventSummary(...) do."""
+    new = NewEvent("mtr_1", "api", "cus_1", "req_1", 100, 160, Decimal(3), {"value": "3"})
+    event = accepted_event(new, True)
+    assert event == MeterEvent(
+        event_name="api",
+        identifier="req_1",
+        payload={"value": "3"},
+        timestamp=100,
+        created=160,
+        livemode=True,
+    )
+    assert attrs.asdict(event) == attrs.asdict(
+        MeterEvent(
+            event_name="api",
+            identifier="req_1",
+            payload={"value": "3"},
+            timestamp=100,
+            created=160,
+            livemode=True,
+        )
+    )
+    summaries = window_summaries(
+        "mtrusg_", "mtr_1", 3600, 60, [Decimal(1), Decimal(2)], livemode=False
+    )
+    assert summaries == tuple(
+        MeterEventSummary(
+            id=f"mtrusg_{start:x}",
+            meter="mtr_1",
+            start_time=start,
+            end_time=start + 60,
+            aggregated_value=Decimal(value),
+            livemode=False,
+        )
+        for start, value in ((3600, 1), (3660, 2))
+    )
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.identifier = "other"  # type: ignore[misc]

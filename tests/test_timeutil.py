@@ -172,3 +172,17 @@ def test_naive_user_clock_is_rejected() -> None:
     with pytest.raises(InvalidRequestError) as info:
         now_seconds(NaiveClock())
     assert info.value.param == "clock"
+
+
+def test_clocks_unix_seconds_is_now_floored() -> None:
+    """Both clocks' unix_seconds() is now() in whole seconds, floored, and follows every move."""
+    clock = ManualClock(datetime(2026, 3, 10, 11, 59, 59, 999_999, tzinfo=UTC))
+    assert clock.unix_seconds() == now_seconds(clock) == NOON - 1
+    clock.advance(0.000_001)
+    assert clock.unix_seconds() == NOON
+    clock.set(datetime(2026, 3, 10, 13, tzinfo=timezone(timedelta(hours=1))))
+    assert clock.unix_seconds() == NOON
+    system = SystemClock()
+    before = to_unix_seconds(system.now(), "now")
+    seconds = system.unix_seconds()
+    assert before <= seconds <= to_unix_seconds(system.now(), "now")

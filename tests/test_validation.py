@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from meterlib import (
@@ -370,3 +370,80 @@ def test_values_at_the_edge_of_the_exact_range_are_accepted(raw: str) -> None:
 def test_short_plain_decimals_take_a_fast_path_with_the_same_answer(raw: str) -> None:
     """The fast path for short plain decimals agrees with the full parser."""
     assert parse_value(raw, PARAM) == validation._parse_any_value(raw, PARAM)
+
+
+NOW = 1_773_144_000
+NEARLY_VALID: dict[str, st.SearchStrategy[Any]] = {
+    "customer": st.sampled_from(["cus_2", "", " ", "\t"]) | st.text(max_size=3) | JUNK,
+    "value": st.sampled_from(
+        [
+            *("-0", "0.10", "123456789012345", "1234567890123456", "0.0000000000001234"),
+            *("+5", "1e3", ".5", "1_0", "NaN", " 1", "\u0661", ""),  # U+0661: Arabic-Indic one
+        ]
+    )
+    | JUNK,
+    "identifier": st.sampled_from(["", " ", "\n"]) | st.text(min_size=99, max_size=101) | JUNK,
+    "timestamp": st.none()
+    | st.booleans()
+    | st.integers(NOW - validation.PAST_LIMIT - 2, NOW + validation.FUTURE_LIMIT + 2)
+    | st.sampled_from([NOW - validation.PAST_LIMIT, NOW + validation.FUTURE_LIMIT, "1"]),
+    "extra key": JUNK,
+    "payload": JUNK,
+}
+
+
+@given(
+    changes=st.lists(
+        st.sampled_from(sorted(NEARLY_VALID)).flatmap(
+            lambda field: st.tuples(st.just(field), NEARLY_VALID[field])
+        ),
+        min_size=1,
+        max_size=2,
+    )
+)
+@example(changes=[("value", "1234567890123456")])
+@example(changes=[("timestamp", NOW - validation.PAST_LIMIT - 1)])
+@example(changes=[("timestamp", NOW + validation.FUTURE_LIMIT + 1)])
+@example(changes=[("identifier", "i" * 101)])
+@example(changes=[("identifier", " ")])
+@example(changes=[("customer", " ")])
+@settings(max_examples=300)
+def test_common_shape_fast_path_agrees_with_every_rule(changes: list[tuple[str, Any]]) -> None:
+    """The fast path accepts only what the rule-by-rule checks accept, as the same event."""
+    event: dict[str, Any] = {
+        "customer": "cus_1",
+        "value": "1.5",
+        "identifier": "req_1",
+        "timestamp": NOW,
+    }
+    event.update(changes)
+    payload = {"stripe_customer_id": event["customer"], "value": event["value"]}
+    if "extra key" in event:
+        payload["x"] = event["extra key"]
+    arguments = {
+        "payload": event.get("payload", payload),
+        "identifier": event["identifier"],
+        "timestamp": event["timestamp"],
+    }
+    fast = validation._common_event(METER, now=NOW, **arguments)
+    if fast is None:
+        return
+    full = validation._any_event(METER, Sum(), now=NOW, **arguments)
+    assert fast == full
+    assert str(fast.value) == str(full.value)
+    assert fast.payload is not arguments["payload"]
+
+
+def test_common_shape_takes_the_fast_path() -> None:
+    """A dict of customer and short decimal, string identifier, int or no timestamp: fast path."""
+    payload = {"stripe_customer_id": "cus_1", "value": "412.07"}
+    for timestamp in (NOW - 60, None):
+        event = validation._common_event(
+            METER, payload=payload, identifier="req_1", timestamp=timestamp, now=NOW
+        )
+        assert event is not None
+        assert (event.customer, event.value, event.timestamp) == (
+            "cus_1",
+            Decimal("412.07"),
+            NOW if timestamp is None else timestamp,
+        )

@@ -92,4 +92,23 @@ def test_batch_events_can_be_cancelled(m: Metering, meter: Meter, clock: ManualC
 
 def test_empty_batch_returns_no_results(m: Metering, meter: Meter) -> None:
     """An empty batch is a no-op."""
-    assert m.meter_events.create_many([]) == []
+    results = m.meter_events.create_many([])
+    assert results == [] and results.ok and not results.errors
+
+
+def test_results_read_like_a_list_and_name_the_rejections(m: Metering, meter: Meter) -> None:
+    """Results index, slice and compare like a list; ok and errors report the rejected items."""
+    results = m.meter_events.create_many([_event("1", "a"), _event("x", "b"), _event("2", "c")])
+    assert len(results) == 3
+    assert not results.ok
+    assert [(r.index, r.error and r.error.code) for r in results.errors] == [
+        (1, "payload_invalid_value")
+    ]
+    assert results[-1] == results[2] == list(results)[2]
+    assert results[2].event is not None and results[2].event.payload["value"] == "2"
+    assert results[1:] == [results[1], results[2]]
+    assert results == list(results)
+    with pytest.raises(IndexError):
+        results[3]
+    assert repr(results) == "MeterEventResults(3 items, 1 rejected)"
+    assert m.meter_events.create_many([_event("3", "d")]).ok
