@@ -149,3 +149,19 @@ def test_hourly_rollup_is_refreshed_by_a_cancel(monkeypatch: pytest.MonkeyPatch)
             event_name="calls", type="cancel", cancel={"identifier": "late"}
         )
         assert m.usage(meter.id, "a", hour, hour + 3_600) == 2
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-(2**40), 2**40), st.integers(0, memory_module._SEQ_MASK)),
+        min_size=2,
+        max_size=10,
+    )
+)
+def test_memory_stream_keys_sort_as_timestamp_then_seq(events: list[tuple[int, int]]) -> None:
+    """``timestamp << 32 | seq`` orders events as (timestamp, seq), negative timestamps too."""
+    keys = {event: event[0] << memory_module._SEQ_BITS | event[1] for event in events}
+    assert sorted(events, key=keys.__getitem__) == sorted(events)
+    for (timestamp, seq), key in keys.items():
+        assert (key >> memory_module._SEQ_BITS, key & memory_module._SEQ_MASK) == (timestamp, seq)
+        assert memory_module._first_key(timestamp) <= key < memory_module._first_key(timestamp + 1)

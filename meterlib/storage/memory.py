@@ -8,12 +8,16 @@ Each (meter, customer) has a `_Stream` of its live (non-cancelled) events, sorte
 * pre-aggregated meters: the survivor (latest received live event) of each window, replaced by
   every newer event and recomputed from the window's events when it is cancelled.
 
-Memory is a few hundred bytes an event: events are kept as columns and points, not objects.
+Memory is under 400 bytes an event, half of it the identifier string and the `Decimal` value:
+events are columns indexed by seq, and a stream sorts one int per event, its key
+``timestamp << 32 | seq``, which orders as ``(timestamp, seq)`` does; the identifier index and
+the seq column point at that same int object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -27,47 +31,82 @@ from meterlib.timeutil import HOUR, WINDOW_SECONDS, window_start
 _NOT_CACHED = object()
 _ROLLUP_DENSITY = 4
 """Use hourly rollups once a range holds more than this many events per hour."""
+_SEQ_BITS = 32
+_SEQ_MASK = (1 << _SEQ_BITS) - 1
+_MAX_EVENTS = 1 << _SEQ_BITS
+"""Seqs must fit below the timestamp in a stream key: 4.3 billion events, far beyond RAM."""
+
+
+def _first_key(timestamp: int) -> int:
+    """The smallest stream key at second `timestamp`: key ranges are time ranges."""
+    return timestamp << _SEQ_BITS
 
 
 class _Stream:
-    """The live events of one meter and customer."""
+    """The live events of one meter and customer, as sorted keys."""
 
-    __slots__ = ("customer", "points", "rollups", "survivors", "window")
+    __slots__ = ("customer", "keys", "meter_id", "rollups", "survivors", "values", "window")
 
-    def __init__(self, customer: str, window: int | None) -> None:
+    def __init__(
+        self, meter_id: str, customer: str, window: int | None, values: list[Decimal | None]
+    ) -> None:
+        self.meter_id = meter_id
         self.customer = customer
-        self.points = SortedList()
+        self.keys = SortedList()
         self.window = window
+        self.values = values  # the store's value column, indexed by seq
         self.rollups: dict[int, dict[str, Any]] = {}
-        self.survivors: dict[int, Point] = {}
+        self.survivors: dict[int, int] = {}
 
-    def add(self, point: Point) -> None:
-        self.points.add(point)
+    def add(self, key: int) -> None:
+        self.keys.add(key)
+        timestamp = key >> _SEQ_BITS
         if self.window is None:
-            self.rollups.pop(point[0] - point[0] % HOUR, None)
+            self.rollups.pop(timestamp - timestamp % HOUR, None)
         else:
-            self.survivors[window_start(point[0], self.window)] = point  # newest seq wins
+            self.survivors[timestamp - timestamp % self.window] = key  # newest seq wins
 
-    def remove(self, point: Point) -> None:
-        self.points.remove(point)
+    def remove(self, key: int) -> None:
+        self.keys.remove(key)
+        timestamp = key >> _SEQ_BITS
         if self.window is None:
-            self.rollups.pop(point[0] - point[0] % HOUR, None)
+            self.rollups.pop(timestamp - timestamp % HOUR, None)
             return
-        bucket = window_start(point[0], self.window)
-        if self.survivors[bucket] is point:
-            received = self.points.irange((bucket,), (bucket + self.window,))
-            latest = max(received, key=lambda other: other[1], default=None)
+        bucket = window_start(timestamp, self.window)
+        if self.survivors[bucket] == key:
+            received = self.keys.irange(
+                _first_key(bucket), _first_key(bucket + self.window), (True, False)
+            )
+            latest = max(received, key=lambda other: other & _SEQ_MASK, default=None)
             if latest is None:
                 del self.survivors[bucket]
             else:
                 self.survivors[bucket] = latest
 
+    def count(self, start: int, end: int) -> int:
+        """How many events have ``start <= timestamp < end``. O(log n)."""
+        between: int = self.keys.bisect_left(_first_key(end)) - self.keys.bisect_left(
+            _first_key(start)
+        )
+        return between
+
+    def points(self, keys: Iterable[int]) -> Iterator[Point]:
+        """``(timestamp, seq, value)`` of each key."""
+        values = self.values
+        for key in keys:
+            seq = key & _SEQ_MASK
+            yield key >> _SEQ_BITS, seq, values[seq]
+
+    def between(self, start: int, end: int) -> Iterator[Point]:
+        """Points with ``start <= timestamp < end``, in order. O(log n + k)."""
+        return self.points(self.keys.irange(_first_key(start), _first_key(end), (True, False)))
+
     def span(self, start: int, end: int, size: int) -> range:
         """Starts of the `size`-second windows that overlap both the range and the events."""
-        if not self.points:
+        if not self.keys:
             return range(0)
-        first = window_start(max(start, self.points[0][0]), size)
-        return range(first, min(end, self.points[-1][0] + 1), size)
+        first = window_start(max(start, self.keys[0] >> _SEQ_BITS), size)
+        return range(first, min(end, (self.keys[-1] >> _SEQ_BITS) + 1), size)
 
     def hourly_state(self, start: int, aggregation: Aggregation[Any]) -> Any:
         """The formula's state over one hour, folded once and then served from the cache."""
@@ -75,7 +114,7 @@ class _Stream:
         state = cached.get(aggregation.name, _NOT_CACHED)
         if state is _NOT_CACHED:
             state = aggregation.initial()
-            for timestamp, seq, value in self.points.irange((start,), (start + HOUR,)):
+            for timestamp, seq, value in self.between(start, start + HOUR):
                 state = aggregation.add(state, timestamp, seq, value)
             cached[aggregation.name] = state
         return state
@@ -89,13 +128,13 @@ class MemoryStorage(Storage):
         self._meter_order: list[str] = []
         self._meter_by_event_name: dict[str, str] = {}
         # one entry per event, indexed by seq: columns, not objects, to keep memory small
-        self._meter_ids: list[str] = []
-        self._customers: list[str] = []
-        self._created: list[int] = []
-        self._points: list[Point] = []
+        self._stream_of: list[_Stream] = []
+        self._keys: list[int] = []  # each event's stream key, the same int object as in:
+        self._by_identifier: dict[str, int] = {}  # identifier -> stream key of its latest event
+        self._created = array("q")
+        self._values: list[Decimal | None] = []
         self._cancelled: set[int] = set()
-        self._by_identifier: dict[str, int] = {}
-        self._streams: dict[tuple[str, str], _Stream] = {}
+        self._streams: dict[str, dict[str, _Stream]] = {}
 
     def add_meter(self, meter: Meter) -> bool:
         """Store a new meter unless its event name is taken. O(1)."""
@@ -124,43 +163,49 @@ class MemoryStorage(Storage):
         newest_first = (self._meters[meter_id] for meter_id in reversed(self._meter_order))
         return [meter for meter in newest_first if status is None or meter.status == status]
 
-    def _stream(self, meter_id: str, customer: str) -> _Stream:
-        stream = self._streams.get((meter_id, customer))
-        if stream is None:
-            window = self._meters[meter_id].event_time_window
-            stream = _Stream(customer, None if window is None else WINDOW_SECONDS[window])
-            self._streams[(meter_id, customer)] = stream
+    def _new_stream(self, meter_id: str, customer: str) -> _Stream:
+        window = self._meters[meter_id].event_time_window
+        stream = _Stream(
+            meter_id, customer, None if window is None else WINDOW_SECONDS[window], self._values
+        )
+        self._streams.setdefault(meter_id, {})[customer] = stream
         return stream
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
         """Store the event unless its identifier is still taken. O(log n)."""
         previous = self._by_identifier.get(event.identifier)
-        if previous is not None and self._created[previous] > duplicate_after:
+        if previous is not None and self._created[previous & _SEQ_MASK] > duplicate_after:
             return None
-        stream = self._stream(event.meter_id, event.customer)
-        seq = len(self._points)
-        point = (event.timestamp, seq, event.value)
-        self._meter_ids.append(event.meter_id)
-        self._customers.append(stream.customer)
+        customers = self._streams.get(event.meter_id)
+        stream = None if customers is None else customers.get(event.customer)
+        if stream is None:
+            stream = self._new_stream(event.meter_id, event.customer)
+        seq = len(self._values)
+        if seq >= _MAX_EVENTS:
+            raise MemoryError(f"the memory store holds at most {_MAX_EVENTS} events")
+        key = event.timestamp << _SEQ_BITS | seq
+        self._values.append(event.value)
+        self._keys.append(key)
         self._created.append(event.created)
-        self._points.append(point)
-        self._by_identifier[event.identifier] = seq
-        stream.add(point)
+        self._stream_of.append(stream)
+        self._by_identifier[event.identifier] = key
+        stream.add(key)
         return seq
 
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier. O(1)."""
-        seq = self._by_identifier.get(identifier)
-        if seq is None:
+        key = self._by_identifier.get(identifier)
+        if key is None:
             return None
-        meter_id = self._meter_ids[seq]
+        seq = key & _SEQ_MASK
+        stream = self._stream_of[seq]
         return EventRecord(
             seq=seq,
-            meter_id=meter_id,
-            event_name=self._meters[meter_id].event_name,
-            customer=self._customers[seq],
+            meter_id=stream.meter_id,
+            event_name=self._meters[stream.meter_id].event_name,
+            customer=stream.customer,
             identifier=identifier,
-            timestamp=self._points[seq][0],
+            timestamp=key >> _SEQ_BITS,
             created=self._created[seq],
             cancelled=seq in self._cancelled,
         )
@@ -170,16 +215,17 @@ class MemoryStorage(Storage):
         if seq in self._cancelled:
             return False
         self._cancelled.add(seq)
-        self._streams[(self._meter_ids[seq], self._customers[seq])].remove(self._points[seq])
+        self._stream_of[seq].remove(self._keys[seq])
         return True
+
+    def _find_stream(self, meter_id: str, customer: str) -> _Stream | None:
+        customers = self._streams.get(meter_id)
+        return None if customers is None else customers.get(customer)
 
     def scan_points(self, meter_id: str, customer: str, start: int, end: int) -> Iterable[Point]:
         """Points with ``start <= timestamp < end`` in order. O(log n + k)."""
-        stream = self._streams.get((meter_id, customer))
-        if stream is None:
-            return ()
-        points: Iterable[Point] = stream.points.irange((start,), (end,), inclusive=(True, False))
-        return points
+        stream = self._find_stream(meter_id, customer)
+        return () if stream is None else stream.between(start, end)
 
     def summarize(
         self,
@@ -197,7 +243,7 @@ class MemoryStorage(Storage):
         hour-aligned combine hourly rollups, each folded once and cached until it changes:
         O(log n + hours in range). Pre-aggregated ranges read each window's survivor.
         """
-        stream = self._streams.get((meter.id, customer))
+        stream = self._find_stream(meter.id, customer)
         end = start + step * count
         if stream is None:
             return [aggregation.result(aggregation.initial())] * count
@@ -205,7 +251,7 @@ class MemoryStorage(Storage):
         size = HOUR if stream.window is None else stream.window
         low = start if stream.window is None else window_start(start, size)
         high = end if stream.window is None else window_start(end - 1, size) + size
-        events = stream.points.bisect_left((high,)) - stream.points.bisect_left((low,))
+        events = stream.count(low, high)
         windows = stream.span(start, end, size)
         aligned = start % HOUR == 0 and step % HOUR == 0
         if stream.window is None and aligned and events > _ROLLUP_DENSITY * len(windows):
@@ -215,15 +261,17 @@ class MemoryStorage(Storage):
                 states[index] = aggregation.combine(states[index], hourly)
         else:
             if stream.window is None:
-                points: Iterable[Point] = stream.points.irange((start,), (end,), (True, False))
+                points = stream.between(start, end)
             elif events < len(windows):
-                points = (
-                    point
-                    for point in stream.points.irange((low,), (high,), (True, False))
-                    if stream.survivors[window_start(point[0], size)] is point
+                survivors = stream.survivors
+                points = stream.points(
+                    key
+                    for key in stream.keys.irange(_first_key(low), _first_key(high), (True, False))
+                    if survivors[window_start(key >> _SEQ_BITS, size)] == key
                 )
             else:
-                points = filter(None, map(stream.survivors.get, windows))
+                found = map(stream.survivors.get, windows)
+                points = stream.points(key for key in found if key is not None)
             for timestamp, seq, value in points:
                 if start <= timestamp < end:
                     index = (timestamp - start) // step
