@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from bench import data
-from bench.report import HOURLY, HOURLY_PAGE, SWEEP, WHOLE_LIST, WHOLE_USAGE
+from bench.report import HOURLY, HOURLY_PAGE, HOURLY_SERIES, SWEEP, WHOLE_LIST, WHOLE_USAGE
 from meterlib import ListObject, MeterEventSummary, Metering
 
 VARIANTS: tuple[tuple[str, str | None], ...] = (
@@ -99,6 +99,7 @@ class Query:
 
 
 QUERIES = (
+    Query(HOURLY_SERIES, data.START, data.END, data.HOUR),
     Query(HOURLY, data.START, data.END, data.HOUR),
     Query(HOURLY_PAGE, data.START, data.START + 100 * data.HOUR, data.HOUR),
     Query(WHOLE_USAGE, data.START, data.END, data.END - data.START),
@@ -127,6 +128,13 @@ def summary_call(
             limit=100,
         )
 
+    if query.workload == HOURLY_SERIES:
+        return lambda: [
+            value
+            for _, value in metering.usage_series(
+                meter_id, customer, query.start, query.end, value_grouping_window=grouping
+            )
+        ]
     if query.workload == HOURLY:
         return lambda: [s.aggregated_value for s in listing(customer).auto_paging_iter()]
     if query.workload == WHOLE_USAGE:

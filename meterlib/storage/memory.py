@@ -243,11 +243,12 @@ class MemoryStorage(Storage):
         hour-aligned combine hourly rollups, each folded once and cached until it changes:
         O(log n + hours in range). Pre-aggregated ranges read each window's survivor.
         """
+        empty = aggregation.result(aggregation.initial())
         stream = self._find_stream(meter.id, customer)
-        end = start + step * count
         if stream is None:
-            return [aggregation.result(aggregation.initial())] * count
-        states = [aggregation.initial() for _ in range(count)]
+            return [empty] * count
+        end = start + step * count
+        touched: dict[int, Any] = {}  # window index -> state, for windows with events only
         size = HOUR if stream.window is None else stream.window
         low = start if stream.window is None else window_start(start, size)
         high = end if stream.window is None else window_start(end - 1, size) + size
@@ -257,8 +258,9 @@ class MemoryStorage(Storage):
         if stream.window is None and aligned and events > _ROLLUP_DENSITY * len(windows):
             for hour_start in windows:
                 index = (hour_start - start) // step
+                state = touched[index] if index in touched else aggregation.initial()
                 hourly = stream.hourly_state(hour_start, aggregation)
-                states[index] = aggregation.combine(states[index], hourly)
+                touched[index] = aggregation.combine(state, hourly)
         else:
             if stream.window is None:
                 points = stream.between(start, end)
@@ -275,5 +277,9 @@ class MemoryStorage(Storage):
             for timestamp, seq, value in points:
                 if start <= timestamp < end:
                     index = (timestamp - start) // step
-                    states[index] = aggregation.add(states[index], timestamp, seq, value)
-        return [aggregation.result(state) for state in states]
+                    state = touched[index] if index in touched else aggregation.initial()
+                    touched[index] = aggregation.add(state, timestamp, seq, value)
+        values = [empty] * count
+        for index, state in touched.items():
+            values[index] = aggregation.result(state)
+        return values

@@ -296,6 +296,16 @@ class MeteringStateMachine(RuleBasedStateMachine):
             (start + index * step, start + (index + 1) * step, value)
             for index, value in enumerate(values)
         ]
+        series = self.metering.usage_series(
+            meter.id, customer, start, end, value_grouping_window=grouping
+        )
+        expected_series = [(window_start, value) for window_start, _, value in expected]
+        if series != expected_series:
+            raise ModelMismatch(
+                f"usage_series of {meter.id} for {customer} in [{start}, {end}) by "
+                f"{grouping or 'whole range'}: meterlib {series[:3]!r}…, "
+                f"the model {expected_series[:3]!r}…"
+            )
         if real != expected:
             wrong = [(got, want) for got, want in zip(real, expected, strict=False) if got != want]
             raise ModelMismatch(

@@ -313,3 +313,35 @@ def test_summaries_read_their_writes(m: Metering, meter: Meter) -> None:
     assert summaries(m, meter, NOW - HOUR, NOW).data[0].aggregated_value == 0
     record(m, "2", NOW - HOUR)
     assert summaries(m, meter, NOW - HOUR, NOW).data[0].aggregated_value == 2
+
+
+def test_usage_series_is_every_window_of_the_listing(m: Metering, meter: Meter) -> None:
+    """usage_series gives each window's (start, value), as the summaries' pages do, in one call."""
+    for value, at in (("10", MIDNIGHT + 5), ("2.5", MIDNIGHT + 3 * HOUR), ("1", NOW - 1)):
+        record(m, value, at)
+    listing = summaries(m, meter, MIDNIGHT, NOW, value_grouping_window="hour", limit=5)
+    series = m.usage_series(meter.id, "cus_1", MIDNIGHT, NOW, value_grouping_window="hour")
+    assert series == [(s.start_time, s.aggregated_value) for s in listing.auto_paging_iter()]
+    assert len(series) == 12
+    assert (series[0], series[3], series[11]) == (
+        (MIDNIGHT, Decimal(10)),
+        (MIDNIGHT + 3 * HOUR, Decimal("2.5")),
+        (NOW - HOUR, Decimal(1)),
+    )
+    assert m.usage_series(meter.id, "cus_1", MIDNIGHT, NOW) == [(MIDNIGHT, Decimal("13.5"))]
+
+
+def test_usage_series_rejects_what_summaries_reject(m: Metering, meter: Meter) -> None:
+    """usage_series names the same params and codes as list_event_summaries."""
+    series = m.usage_series
+    rejected(lambda: series(meter.id, "cus_1", NOW, NOW + 30), "timestamp_not_aligned", "end_time")
+    rejected(lambda: series(meter.id, "cus_1", NOW, NOW), "parameter_invalid_range", "end_time")
+    rejected(
+        lambda: series(meter.id, "cus_1", NOW - DAY, NOW, value_grouping_window="week"),
+        "parameter_invalid_enum",
+        "value_grouping_window",
+    )
+    rejected(lambda: series("mtr_missing", "cus_1", NOW - HOUR, NOW), "resource_missing", "id")
+    rejected(
+        lambda: series(meter.id, "", NOW - HOUR, NOW), "parameter_invalid_string_empty", "customer"
+    )
