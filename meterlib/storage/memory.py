@@ -261,10 +261,16 @@ class MemoryStorage(Storage):
                 state = touched[index] if index in touched else aggregation.initial()
                 hourly = stream.hourly_state(hour_start, aggregation)
                 touched[index] = aggregation.combine(state, hourly)
+        elif stream.window is None:  # the common case, a raw range folded event by event
+            add, initial, event_values = aggregation.add, aggregation.initial, stream.values
+            for key in stream.keys.irange(_first_key(start), _first_key(end), (True, False)):
+                timestamp = key >> _SEQ_BITS
+                seq = key & _SEQ_MASK
+                index = (timestamp - start) // step
+                state = touched[index] if index in touched else initial()
+                touched[index] = add(state, timestamp, seq, event_values[seq])
         else:
-            if stream.window is None:
-                points = stream.between(start, end)
-            elif events < len(windows):
+            if events < len(windows):
                 survivors = stream.survivors
                 points = stream.points(
                     key
