@@ -480,17 +480,16 @@ class MeterEvents:
         accepting: _Accepting | None = None,
     ) -> MeterEvent:
         """`create`, with meters the caller already checked (see `_validate`)."""
-        with self._m._lock:
-            now = self._m._now()
+        metering = self._m
+        with metering._lock:
+            now = now_seconds(metering.clock)
             event = self._validate(
                 event_name, payload, identifier, timestamp, now=now, accepting=accepting
             )
-            if (
-                self._m.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
-                is None
-            ):
+            cutoff = rules.duplicate_cutoff(now)
+            if metering.storage.add_event(event, duplicate_after=cutoff) is None:
                 rules.duplicate_identifier(event.identifier)
-        return self._accepted(event)
+        return accepted_event(event, metering.livemode)
 
     def create_many(self, events: Iterable[Mapping[str, Any]]) -> MeterEventResults:
         """Record a batch: each event is accepted or rejected on its own, never half-stored.
@@ -557,9 +556,6 @@ class MeterEvents:
             timestamp=timestamp,
             now=now,
         )
-
-    def _accepted(self, event: NewEvent) -> MeterEvent:
-        return accepted_event(event, self._m.livemode)
 
 
 class MeterEventAdjustments:

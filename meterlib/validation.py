@@ -322,7 +322,7 @@ def event_arguments(item: object, index: int) -> tuple[object, object, object, o
 
     Returns them in `EVENT_ARGUMENTS` order, None where absent.
     """
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):  # a dict skips the ABC check
         fail(
             f"events[{index}] must be a mapping of event_name, payload, identifier, timestamp; "
             f"got {type(item).__name__}",
@@ -447,6 +447,9 @@ def _any_event(
     )
 
 
+_tuple_new = tuple.__new__
+
+
 def _common_event(
     meter: Meter, *, payload: object, identifier: object, timestamp: object, now: int
 ) -> NewEvent | None:
@@ -476,9 +479,11 @@ def _common_event(
         timestamp = now
     elif not (type(timestamp) is int and now - PAST_LIMIT <= timestamp <= now + FUTURE_LIMIT):
         return None
-    return NewEvent(
-        meter.id, meter.event_name, customer, identifier, timestamp, now, value, dict(payload)
-    )
+    event: NewEvent = _tuple_new(
+        NewEvent,
+        (meter.id, meter.event_name, customer, identifier, timestamp, now, value, dict(payload)),
+    )  # NewEvent(...) without the named tuple's Python-level __new__
+    return event
 
 
 def check_event_timestamp(timestamp: int, now: int) -> None:

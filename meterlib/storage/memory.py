@@ -61,10 +61,10 @@ class _Stream:
     def add(self, key: int) -> None:
         self.keys.add(key)
         timestamp = key >> _SEQ_BITS
-        if self.window is None:
-            self.rollups.pop(timestamp - timestamp % HOUR, None)
-        else:
+        if self.window is not None:
             self.survivors[timestamp - timestamp % self.window] = key  # newest seq wins
+        elif self.rollups:
+            self.rollups.pop(timestamp - timestamp % HOUR, None)
 
     def remove(self, key: int) -> None:
         self.keys.remove(key)
@@ -173,22 +173,23 @@ class MemoryStorage(Storage):
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
         """Store the event unless its identifier is still taken. O(log n)."""
-        previous = self._by_identifier.get(event.identifier)
+        meter_id, _, customer, identifier, timestamp, created, value, _ = event
+        previous = self._by_identifier.get(identifier)
         if previous is not None and self._created[previous & _SEQ_MASK] > duplicate_after:
             return None
-        customers = self._streams.get(event.meter_id)
-        stream = None if customers is None else customers.get(event.customer)
+        customers = self._streams.get(meter_id)
+        stream = None if customers is None else customers.get(customer)
         if stream is None:
-            stream = self._new_stream(event.meter_id, event.customer)
+            stream = self._new_stream(meter_id, customer)
         seq = len(self._values)
         if seq >= _MAX_EVENTS:
             raise MemoryError(f"the memory store holds at most {_MAX_EVENTS} events")
-        key = event.timestamp << _SEQ_BITS | seq
-        self._values.append(event.value)
+        key = timestamp << _SEQ_BITS | seq
+        self._values.append(value)
         self._keys.append(key)
-        self._created.append(event.created)
+        self._created.append(created)
         self._stream_of.append(stream)
-        self._by_identifier[event.identifier] = key
+        self._by_identifier[identifier] = key
         stream.add(key)
         return seq
 
