@@ -536,17 +536,21 @@ class MeterEvents:
 
         `accepting` caches, across a batch, the meters found to accept an event name.
         """
-        known = (
-            accepting.get(event_name) if accepting is not None and type(event_name) is str else None
-        )
-        if known is None:
+        known = None
+        if type(event_name) is str:
+            known = None if accepting is None else accepting.get(event_name)
+            if known is None:
+                meter = self._m.storage.get_meter_by_event_name(event_name)
+                if meter is not None and meter.status == "active":  # so event_name is valid
+                    known = meter, rules.aggregation_for(meter)
+                    if accepting is not None:
+                        accepting[event_name] = known
+        if known is None:  # every rule in order, for the precise error
             name = rules.validate_event_name(event_name)
             meter = rules.check_meter_accepts_events(
                 self._m.storage.get_meter_by_event_name(name), name
             )
             known = meter, rules.aggregation_for(meter)
-            if accepting is not None:
-                accepting[name] = known
         meter, aggregation = known
         return rules.validate_event(
             meter,

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sortedcontainers import SortedList
 
 import meterlib.storage.memory as memory_module
 from meterlib import ManualClock, Metering, Storage
@@ -38,15 +39,19 @@ operations = st.lists(
 
 
 def _ranges(offset: int) -> list[tuple[int, int, int]]:
-    """(start, step, count) triples: aligned hours and days, and minute-cut ranges."""
+    """(start, step, count) triples: aligned hours and days around all the events, and
+    minute- and hour-cut ranges that start and end among them (`offset` into their span)."""
     base = NOW_S - SPAN - 86_400
     hour_start = base - base % 3_600
     day_start = base - base % 86_400
-    minute = (base + offset) - (base + offset) % 60
+    inside = NOW_S - SPAN + offset
+    minute = inside - inside % 60
+    hour = inside - inside % 3_600
     return [
         (hour_start, 3_600, 24 * 5),
         (day_start, 86_400, 5),
         (minute, 600, 7),
+        (hour, 3_600, 3),
         (minute, 3 * 86_400, 1),
     ]
 
@@ -165,3 +170,53 @@ def test_memory_stream_keys_sort_as_timestamp_then_seq(events: list[tuple[int, i
     for (timestamp, seq), key in keys.items():
         assert (key >> memory_module._SEQ_BITS, key & memory_module._SEQ_MASK) == (timestamp, seq)
         assert memory_module._first_key(timestamp) <= key < memory_module._first_key(timestamp + 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=SPAN)
+            | st.integers(min_value=0, max_value=SPAN // 600).map(lambda tens: tens * 600),
+            st.sampled_from(VALUES),
+        ),
+        min_size=2,
+        max_size=30,
+        unique_by=lambda event: event[0],
+    ),
+    offset=st.integers(min_value=0, max_value=SPAN),
+)
+def test_memory_streams_answer_alike_in_and_out_of_time_order(
+    events: list[tuple[int, str]], offset: int
+) -> None:
+    """A raw stream fed in time order (kept as a list) answers as one fed out of order (sorted).
+
+    Raw meters only: a pre-aggregated window keeps its latest *received* event, so there the
+    order of arrival rightly changes the answer.
+    """
+    oldest_first = sorted(events, reverse=True)  # by age
+    answers = []
+    for feed, kind in ((oldest_first, list), (oldest_first[::-1], SortedList)):
+        m = Metering(clock=ManualClock(NOW))
+        for formula in ("sum", "count", "last"):
+            meter = m.meters.create(
+                display_name="m",
+                event_name=formula,
+                default_aggregation={"formula": formula},
+            )
+            for age, value in feed:
+                m.record(meter.event_name, customer="a", value=value, timestamp=NOW_S - age)
+            stream = m.storage._find_stream(meter.id, "a")  # type: ignore[attr-defined]
+            assert type(stream.keys) is kind
+            aggregation = get_aggregation(formula)
+            assert aggregation is not None
+            answers.append(
+                [
+                    str(value)
+                    for start, step, count in _ranges(offset)
+                    for value in m.storage.summarize(
+                        meter, aggregation, customer="a", start=start, step=step, count=count
+                    )
+                ]
+            )
+    assert answers[:3] == answers[3:]

@@ -17,6 +17,7 @@ the seq column point at that same int object.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -43,7 +44,12 @@ def _first_key(timestamp: int) -> int:
 
 
 class _Stream:
-    """The live events of one meter and customer, as sorted keys."""
+    """The live events of one meter and customer, as sorted keys.
+
+    The keys are a plain list while events arrive in time order, as live traffic does (appending
+    costs a tenth of a sorted insert), and become a `SortedList` at the first event that arrives
+    out of order or is cancelled.
+    """
 
     __slots__ = ("customer", "keys", "meter_id", "rollups", "survivors", "values", "window")
 
@@ -52,14 +58,23 @@ class _Stream:
     ) -> None:
         self.meter_id = meter_id
         self.customer = customer
-        self.keys = SortedList()
+        self.keys: list[int] | SortedList = []
         self.window = window
         self.values = values  # the store's value column, indexed by seq
         self.rollups: dict[int, dict[str, Any]] = {}
         self.survivors: dict[int, int] = {}
 
+    def _sorted(self) -> SortedList:
+        if type(self.keys) is list:
+            self.keys = SortedList(self.keys)
+        return self.keys
+
     def add(self, key: int) -> None:
-        self.keys.add(key)
+        keys = self.keys
+        if type(keys) is list and (not keys or key > keys[-1]):
+            keys.append(key)
+        else:
+            self._sorted().add(key)
         timestamp = key >> _SEQ_BITS
         if self.window is not None:
             self.survivors[timestamp - timestamp % self.window] = key  # newest seq wins
@@ -67,28 +82,37 @@ class _Stream:
             self.rollups.pop(timestamp - timestamp % HOUR, None)
 
     def remove(self, key: int) -> None:
-        self.keys.remove(key)
+        self._sorted().remove(key)
         timestamp = key >> _SEQ_BITS
         if self.window is None:
             self.rollups.pop(timestamp - timestamp % HOUR, None)
             return
         bucket = window_start(timestamp, self.window)
         if self.survivors[bucket] == key:
-            received = self.keys.irange(
-                _first_key(bucket), _first_key(bucket + self.window), (True, False)
-            )
+            received = self.key_range(bucket, bucket + self.window)
             latest = max(received, key=lambda other: other & _SEQ_MASK, default=None)
             if latest is None:
                 del self.survivors[bucket]
             else:
                 self.survivors[bucket] = latest
 
+    def _position(self, timestamp: int) -> int:
+        """How many keys lie before second `timestamp`. O(log n)."""
+        keys, key = self.keys, _first_key(timestamp)
+        position: int = bisect_left(keys, key) if isinstance(keys, list) else keys.bisect_left(key)
+        return position
+
     def count(self, start: int, end: int) -> int:
         """How many events have ``start <= timestamp < end``. O(log n)."""
-        between: int = self.keys.bisect_left(_first_key(end)) - self.keys.bisect_left(
-            _first_key(start)
-        )
-        return between
+        return self._position(end) - self._position(start)
+
+    def key_range(self, start: int, end: int) -> Iterable[int]:
+        """Keys of the events with ``start <= timestamp < end``, in order. O(log n + k)."""
+        keys = self.keys
+        if isinstance(keys, list):
+            return keys[self._position(start) : self._position(end)]
+        found: Iterable[int] = keys.irange(_first_key(start), _first_key(end), (True, False))
+        return found
 
     def points(self, keys: Iterable[int]) -> Iterator[Point]:
         """``(timestamp, seq, value)`` of each key."""
@@ -99,7 +123,7 @@ class _Stream:
 
     def between(self, start: int, end: int) -> Iterator[Point]:
         """Points with ``start <= timestamp < end``, in order. O(log n + k)."""
-        return self.points(self.keys.irange(_first_key(start), _first_key(end), (True, False)))
+        return self.points(self.key_range(start, end))
 
     def span(self, start: int, end: int, size: int) -> range:
         """Starts of the `size`-second windows that overlap both the range and the events."""
@@ -264,7 +288,7 @@ class MemoryStorage(Storage):
                 touched[index] = aggregation.combine(state, hourly)
         elif stream.window is None:  # the common case, a raw range folded event by event
             add, initial, event_values = aggregation.add, aggregation.initial, stream.values
-            for key in stream.keys.irange(_first_key(start), _first_key(end), (True, False)):
+            for key in stream.key_range(start, end):
                 timestamp = key >> _SEQ_BITS
                 seq = key & _SEQ_MASK
                 index = (timestamp - start) // step
@@ -275,7 +299,7 @@ class MemoryStorage(Storage):
                 survivors = stream.survivors
                 points = stream.points(
                     key
-                    for key in stream.keys.irange(_first_key(low), _first_key(high), (True, False))
+                    for key in stream.key_range(low, high)
                     if survivors[window_start(key >> _SEQ_BITS, size)] == key
                 )
             else:
