@@ -39,8 +39,11 @@ operations = st.lists(
 
 
 def _ranges(offset: int) -> list[tuple[int, int, int]]:
-    """(start, step, count) triples: aligned hours and days around all the events, and
-    minute- and hour-cut ranges that start and end among them (`offset` into their span)."""
+    """(start, step, count) triples, around all the events and cutting through them.
+
+    Aligned hours and days cover every event; minute- and hour-cut ranges start `offset` into the
+    events' span and end among them.
+    """
     base = NOW_S - SPAN - 86_400
     hour_start = base - base % 3_600
     day_start = base - base % 86_400
