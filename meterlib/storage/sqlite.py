@@ -14,6 +14,7 @@ commit. Summaries run in SQL over a partial index of live events.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from meterlib.aggregation import EXACT, Aggregation, Count, Last, Sum
+from meterlib.aggregation import EXACT, ZERO, Aggregation, Count, Last, Sum
 from meterlib.errors import ConfigurationError, StorageError
 from meterlib.model import (
     AggregationSettings,
@@ -232,6 +233,7 @@ class SQLiteStorage(Storage):
             ) from None
         self.path = path
         self._meters_by_event_name: dict[str, Meter | None] = {}
+        self._meters_by_id: dict[str, Meter] = {}
         self._cache_version: int | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -370,22 +372,47 @@ class SQLiteStorage(Storage):
                 (meter.status, _meter_to_json(meter), meter.id),
             )
             self._meters_by_event_name.pop(meter.event_name, None)
+            self._meters_by_id.pop(meter.id, None)
+
+    def _drop_stale_meters(self) -> None:
+        """Forget cached meters if another connection committed since they were read.
+
+        ``PRAGMA data_version`` changes only on other connections' commits; this connection's
+        own meter writes drop their entries themselves. Call under the lock.
+        """
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._cache_version:
+            self._meters_by_event_name.clear()
+            self._meters_by_id.clear()
+            self._cache_version = version
 
     def get_meter(self, meter_id: str) -> Meter | None:
-        """The meter with this id. O(log n)."""
-        with self._connection() as db:
-            row = db.execute("SELECT body FROM meters WHERE id = ?", (meter_id,)).fetchone()
-        return None if row is None else _meter_from_json(row[0])
+        """The meter with this id, cached until another connection commits. O(1).
+
+        Every summary starts here, so the cache spares each one a query and a JSON parse.
+        """
+        with self._lock:  # a summary's fixed cost: no context-manager machinery
+            self._check_open()
+            try:
+                self._drop_stale_meters()
+                meter = self._meters_by_id.get(meter_id)
+                if meter is None:
+                    found = self._db.execute(
+                        "SELECT body FROM meters WHERE id = ?", (meter_id,)
+                    ).fetchone()
+                    if found is None:
+                        return None
+                    meter = self._meters_by_id[meter_id] = _meter_from_json(found[0])
+            except sqlite3.Error as error:
+                raise self._storage_error(error) from error
+            return meter
 
     def get_meter_by_event_name(self, event_name: str) -> Meter | None:
         """The meter owning this event name, cached until another connection commits. O(1)."""
         with self._lock:  # the ingest hot path: no context-manager machinery
             self._check_open()
             try:
-                version = self._db.execute("PRAGMA data_version").fetchone()[0]
-                if version != self._cache_version:
-                    self._meters_by_event_name.clear()
-                    self._cache_version = version
+                self._drop_stale_meters()
                 if event_name not in self._meters_by_event_name:
                     found = self._db.execute(
                         "SELECT body FROM meters WHERE event_name = ?", (event_name,)
@@ -572,55 +599,32 @@ class SQLiteStorage(Storage):
         O(log n + events in the range), inside SQLite.
         """
         formula = _SQL_FORMULAS.get(type(aggregation))
-        rows = (
+        values = (
             None
             if formula is None
-            else self._summary_rows(
+            else self._sql_summary(
                 meter, formula, customer=customer, start=start, step=step, count=count
             )
         )
-        if rows is None:
+        if values is None:
             return super().summarize(
                 meter, aggregation, customer=customer, start=start, step=step, count=count
             )
-        values = [Decimal(0)] * count
-        for bucket, value in rows:
-            values[bucket] = value
         return values
 
-    def _summary_rows(
+    def _sql_summary(
         self, meter: Meter, formula: str, *, customer: str, start: int, step: int, count: int
-    ) -> list[tuple[int, Decimal]] | None:
-        """``(window index, value)`` of the non-empty windows, or None to fall back to Python."""
+    ) -> list[Decimal] | None:
+        """Every window's value from one query, or None when only Python can do it exactly."""
         end = start + step * count
-        if meter.event_time_window is None:
-            low, high = start, end
-            survivors = "SELECT * FROM live"
-        else:
+        low, high = start, end
+        size = None
+        if meter.event_time_window is not None:
             size = WINDOW_SECONDS[meter.event_time_window]
             low, high = window_start(start, size), window_start(end - 1, size) + size
-            survivors = (
-                "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
-                f"PARTITION BY timestamp - ((timestamp % {size}) + {size}) % {size} "
-                "ORDER BY seq DESC) AS latest FROM live) "
-                "WHERE latest = 1 AND timestamp >= :start AND timestamp < :end"
-            )
-        select = {
-            "count": "SELECT bucket, COUNT(*) FROM buckets GROUP BY bucket",
-            "sum": "SELECT bucket, SUM(units), MAX(0, MAX(places)), COUNT(*) - COUNT(units) "
-            "FROM buckets GROUP BY bucket",
-            "last": "SELECT bucket, value FROM (SELECT bucket, value, ROW_NUMBER() OVER ("
-            "PARTITION BY bucket ORDER BY timestamp DESC, seq DESC) AS rank FROM buckets) "
-            "WHERE rank = 1",
-        }[formula]
-        query = (
-            "WITH live AS (SELECT timestamp, seq, value, units, places FROM events "
-            "WHERE meter_id = :meter AND customer = :customer AND cancelled = 0 "
-            "AND timestamp >= :low AND timestamp < :high), "
-            f"survivors AS ({survivors}), "
-            "buckets AS (SELECT (timestamp - :start) / :step AS bucket, * FROM survivors) "
-            f"{select}"
-        )
+        # a summary window that is exactly one pre-aggregation window: its survivor is its value
+        single = size == step and low == start
+        key = _LAST_KEY_LIMIT // (end - start)
         params = {
             "meter": meter.id,
             "customer": customer,
@@ -629,26 +633,129 @@ class SQLiteStorage(Storage):
             "start": start,
             "end": end,
             "step": step,
+            "key": key,
         }
-        try:
-            with self._connection() as db:
-                rows = db.execute(query, params).fetchall()
-        except StorageError as error:
-            if "integer overflow" in str(error):
-                return None
-            raise
+        query = _summary_sql(formula, size, single=single)
+        with self._lock:  # per-call overhead matters here: no context-manager machinery
+            self._check_open()
+            try:
+                if formula == "last" and not single:
+                    (latest_seq,) = self._db.execute(_LATEST_SEQ).fetchone()
+                    if latest_seq >= key:  # the (timestamp, seq) keys could overflow
+                        return None
+                rows = self._db.execute(query, params).fetchall()
+            except sqlite3.OperationalError as error:
+                if "integer overflow" in str(error):  # SUM(units) beyond 2**63: Python sums
+                    return None
+                raise self._storage_error(error) from error
+            except sqlite3.Error as error:
+                raise self._storage_error(error) from error
+        values = [ZERO] * count
+        if formula == "sum":
+            return _fill_sums(values, rows)
         if formula == "count":
-            return [(bucket, Decimal(counted)) for bucket, counted in rows]
-        if formula == "last":
-            return [(bucket, Decimal(value)) for bucket, value in rows]
-        if any(inexact for *_, inexact in rows):
+            return _fill_counts(values, rows, single=single)
+        for bucket, text in rows:
+            values[bucket] = Decimal(text)
+        return values
+
+
+_ONE = Decimal(1)
+_COUNTS = tuple(Decimal(counted) for counted in range(1024))
+"""Shared (immutable) `Decimal` counts for the usual small window counts."""
+
+_NO_UNITS = 1_000_000_000
+"""The ``places`` a sum query reports for a window holding a value without units."""
+
+
+def _fill_counts(
+    values: list[Decimal], rows: list[tuple[int, ...]], *, single: bool
+) -> list[Decimal]:
+    """Put each ``(bucket, count)`` row's count in `values`; ``(bucket,)`` rows count 1."""
+    if single:
+        for (bucket,) in rows:
+            values[bucket] = _ONE
+        return values
+    counts = _COUNTS
+    for bucket, counted in rows:
+        values[bucket] = counts[counted] if counted < len(counts) else Decimal(counted)
+    return values
+
+
+def _fill_sums(values: list[Decimal], rows: list[tuple[int, int, int]]) -> list[Decimal] | None:
+    """Put each ``(bucket, SUM(units), places)`` row's exact sum in `values`.
+
+    ``places`` is the most decimals of the window's values (at least 0, as for Python's sum
+    from ``Decimal(0)``), so the sum is a whole number of ``10**-places`` and its `Decimal`
+    has Python's exponent: the units' extra zeros are dropped (or missing ones added). None if
+    a value had no units (`_NO_UNITS`): only Python can sum that window exactly.
+    """
+    scale = _UNIT_SCALE
+    for bucket, units, places in rows:
+        if places <= UNIT_PLACES:  # the usual case: a division that leaves no remainder
+            coefficient = units // scale[places]
+        elif places == _NO_UNITS:
             return None
-        return [
-            (
-                bucket,
-                Decimal(units)
-                .scaleb(-UNIT_PLACES, EXACT)
-                .quantize(Decimal(1).scaleb(-places), context=EXACT),
-            )
-            for bucket, units, places, _ in rows
-        ]
+        else:
+            coefficient = units * 10 ** (places - UNIT_PLACES)
+        values[bucket] = Decimal(coefficient).scaleb(-places, EXACT)
+    return values
+
+
+_LAST_KEY_LIMIT = 2**63 - 1
+"""``last`` orders a window's events by one integer, ``(timestamp - start) * key + seq`` with
+``key = (2**63 - 1) // (end - start)``: it stays an SQLite integer (no overflow) and follows
+``(timestamp, seq)`` order while every seq is below ``key`` (~3.5e12 for a 30-day range),
+which is checked before each such query."""
+
+_LATEST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM events"
+"""The largest seq in the store (the rowid b-tree's last entry: O(log n))."""
+
+_LIVE = (
+    "FROM events WHERE meter_id = :meter AND customer = :customer AND cancelled = 0 "
+    "AND timestamp >= :{low} AND timestamp < :{high}"
+)
+"""A customer's live events in a range, from the partial index ``events_live`` (whose
+``cancelled = 0`` a query must repeat as written for the planner to use it)."""
+
+
+@functools.cache
+def _summary_sql(formula: str, size: int | None, *, single: bool) -> str:
+    """The summary query of `formula` on raw events (`size` None) or pre-aggregated ones.
+
+    One row per non-empty summary window, starting with its index ``bucket``, then ``count``:
+    the count (no column when `single`: always 1); ``sum``: ``SUM(units)`` and ``places``
+    (see `_fill_sums`); ``last``: the value. Built once per shape, so the driver's statement
+    cache sees the same text every time.
+
+    Every aggregate costs per event, so each query keeps to the fewest. Pre-aggregation keeps
+    each window's latest received event: SQLite's bare columns next to a single ``MAX(seq)``
+    come from that row. When a summary window is exactly one pre-aggregation window
+    (`single`), survivors are grouped by summary window directly, sparing a second ``GROUP
+    BY``. Sums and counts read only the covering index; ``last`` finds each window's latest
+    event in it (`_LAST_KEY_LIMIT`) and reads the value of that one row.
+    """
+    bucket = "(timestamp - :start) / :step AS bucket"
+    places = f"IIF(units IS NULL, {_NO_UNITS}, places)"
+    live = _LIVE.format(low="start", high="end")
+    if single:
+        survivors = f"SELECT {bucket}, MAX(seq) AS seq, units, places {live} GROUP BY bucket"
+        return {
+            "count": f"SELECT DISTINCT {bucket} {live}",
+            "sum": f"SELECT bucket, units, MAX(0, {places}) FROM ({survivors})",
+            "last": f"SELECT bucket, e.value FROM ({survivors}) CROSS JOIN events AS e USING (seq)",
+        }[formula]
+    source = live
+    if size is not None:
+        source = (
+            "FROM (SELECT MAX(seq) AS seq, timestamp, units, places "
+            f"{_LIVE.format(low='low', high='high')} GROUP BY (timestamp - :low) / {size}) "
+            "WHERE timestamp >= :start AND timestamp < :end"
+        )
+    return {
+        "count": f"SELECT {bucket}, COUNT(*) {source} GROUP BY bucket",
+        "sum": f"SELECT {bucket}, SUM(units), MAX(0, MAX({places})) {source} GROUP BY bucket",
+        "last": f"SELECT bucket, e.value FROM (SELECT {bucket}, seq, "
+        f"MAX((timestamp - :start) * :key + seq) {source} GROUP BY bucket) "
+        "CROSS JOIN events AS e USING (seq)",
+    }[formula]
