@@ -46,19 +46,28 @@ def timed(work: Callable[[], T], *, profile: bool = False) -> tuple[T, float]:
     return result, time.perf_counter() - begin
 
 
-def median_seconds(
-    query: Callable[[], T], repeats: int, *, warmup: int = 1, profile: bool = False
-) -> tuple[T, float]:
-    """What `query` last returned and the median of `repeats` timings, after `warmup` calls."""
-    for _ in range(warmup):
-        query()
+def interleaved_medians(
+    calls: dict[str, Callable[[], T]], repeats: int, *, warmup: int = 1, profiled: set[str]
+) -> dict[str, tuple[T, float]]:
+    """Each call's last answer and median time, the calls taking turns round after round.
+
+    Taking turns exposes every contender to the same moments of a shared machine's load, so
+    the ratios between them hold even when that load changes during the run. In each turn a
+    call first runs `warmup` times untimed, so it is timed warm, as in a loop of its own, not
+    in the caches the previous contender left. Calls named in `profiled` (meterlib's) are
+    timed under ``--profile``'s profiler.
+    """
     gc.collect()
-    samples = []
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    answers: dict[str, T] = {}
     for _ in range(max(repeats, 1)):
-        begin = time.perf_counter()
-        result = _call(query, profile)
-        samples.append(time.perf_counter() - begin)
-    return result, statistics.median(samples)
+        for name, call in calls.items():
+            for _ in range(warmup):
+                call()
+            begin = time.perf_counter()
+            answers[name] = _call(call, name in profiled)
+            samples[name].append(time.perf_counter() - begin)
+    return {name: (answers[name], statistics.median(samples[name])) for name in calls}
 
 
 def best_seconds(query: Callable[[], T], repeats: int) -> tuple[T, float]:

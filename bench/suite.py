@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import data
 from bench.baselines import DuckDBBaseline, SQLiteBaseline, floor
-from bench.measure import ROOT, best_seconds, median_seconds, timed
+from bench.measure import ROOT, best_seconds, interleaved_medians, timed
 from bench.report import (
     BUILD,
     BULK,
@@ -46,6 +46,7 @@ from bench.workloads import (
     summary_call,
     variant_name,
 )
+from meterlib import Metering
 from meterlib.storage import known_schemes
 
 WORKLOADS = ("per-event", "bulk", "durable", "summaries", "cold-open", "rss", "growth")
@@ -58,6 +59,10 @@ PROBE_EVENTS = 240
 """Events of the growth probe's queried day: 10 an hour, value 1.00 each."""
 GROWTH_REPEATS = 50
 """Timings per store size in the growth check, of which the fastest counts."""
+
+
+_Store = tuple[Metering, str, str]
+"""A summary store: its `Metering`, the meter's id, its URL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,16 +256,32 @@ class Suite:
             self.rows.append(rate_row(workload, INGEST_VARIANT, "sqlite", done, seconds))
 
     def summaries(self) -> None:
-        """(3) Every summary query, every formula, raw and pre-aggregated, every backend."""
+        """(3) Every summary query, every formula, raw and pre-aggregated, every backend.
+
+        For each meter variant the stores are built, then each query runs on every baseline and
+        backend in turn, round after round (`interleaved_medians`), so ratios compare times
+        taken under the same load.
+        """
         for formula, window in VARIANTS:
             variant = variant_name(formula, window)
-            reference = self._baseline_summaries(formula, window)
+            stores: dict[str, _Store] = {}
             for backend in self._backends("summaries", variant):
-                self.log(f"summaries: {variant} on {backend}")
+                self.log(f"summaries: {variant}, building the {backend} store")
                 self._guard(
-                    f"summaries {variant} {backend}",
-                    partial(self._meterlib_summaries, backend, formula, window, reference),
+                    f"summaries {variant} {backend} store",
+                    partial(self._summary_store, stores, backend, formula, window),
                 )
+            self.log(f"summaries: {variant} queries")
+            self._guard(
+                f"summaries {variant}",
+                partial(self._time_summaries, variant, formula, window, stores),
+            )
+            for backend, (metering, _, url) in stores.items():
+                metering.close()
+                if backend == "sqlite" and (formula, window) == ("sum", None):
+                    self._durable_url = url  # kept for the cold-open workload
+                else:
+                    self._drop(url)
 
     def _repeats(self, query: Query) -> tuple[int, int]:
         """Timed repeats and warm-up calls: a sweep is a thousand calls, warm enough."""
@@ -268,29 +289,46 @@ class Suite:
             return self.config.sweep_repeats, 0
         return self.config.repeats, 1
 
-    def _baseline_summaries(self, formula: str, window: str | None) -> dict[str, list[float]]:
-        """Time each query on each baseline; return the sqlite3 answers (dense, in order)."""
-        variant = variant_name(formula, window)
-        answers: dict[str, dict[str, list[float]]] = {}
-        for name, baseline in self.baselines().items():
-            answers[name] = {}
-            done: dict[tuple[int, int, int, bool], tuple[float, list[float]]] = {}
-            for query in QUERIES:
-                key = (query.start, query.end, query.step, query.all_customers)
-                if key not in done:
-                    call = self._baseline_call(baseline, formula, window, query)
-                    repeats, warmup = self._repeats(query)
-                    answer, seconds = median_seconds(call, repeats, warmup=warmup)
-                    done[key] = (seconds, answer)
-                seconds, answer = done[key]
-                self.rows.append(latency_row(query.workload, variant, name, seconds))
-                answers[name][query.workload] = answer
-        reference = answers["sqlite3"]
-        for name, got in answers.items():
-            for workload, values in got.items():
-                if not _same(values, reference[workload]):
-                    self.mismatches.append(f"{workload} [{variant}] {name} != sqlite3")
-        return reference
+    def _summary_store(
+        self,
+        stores: dict[str, _Store],
+        backend: str,
+        formula: str,
+        window: str | None,
+    ) -> None:
+        """Build `backend`'s store of the events for one meter variant (a timed build row)."""
+        url = self._url(backend, f"summaries-{formula}-{window or 'raw'}")
+        metering, meter_id = new_store(url, formula, window)
+        stores[backend] = (metering, meter_id, url)
+        _, seconds = timed(lambda: ingest(metering, self.events, batch=self.config.batch))
+        self.rows.append(
+            rate_row(BUILD, variant_name(formula, window), backend, len(self.events), seconds)
+        )
+
+    def _time_summaries(
+        self,
+        variant: str,
+        formula: str,
+        window: str | None,
+        stores: dict[str, _Store],
+    ) -> None:
+        """Every query on every baseline and store in turn; answers checked against sqlite3."""
+        for query in QUERIES:
+            calls: dict[str, Callable[[], list[Any]]] = {
+                name: self._baseline_call(baseline, formula, window, query)
+                for name, baseline in self.baselines().items()
+            }
+            for backend, (metering, meter_id, _) in stores.items():
+                calls[backend] = summary_call(metering, meter_id, query, self.customers)
+            repeats, warmup = self._repeats(query)
+            timings = interleaved_medians(calls, repeats, warmup=warmup, profiled=set(stores))
+            reference, _ = timings["sqlite3"]
+            for name, (answer, seconds) in timings.items():
+                row = latency_row(query.workload, variant, name, seconds)
+                if not _same(answer, reference):
+                    row.note = "MISMATCH with sqlite3"
+                    self.mismatches.append(f"{query.workload} [{variant}] {name} != sqlite3")
+                self.rows.append(row)
 
     def _baseline_call(
         self,
@@ -298,10 +336,10 @@ class Suite:
         formula: str,
         window: str | None,
         query: Query,
-    ) -> Callable[[], list[float]]:
+    ) -> Callable[[], list[Any]]:
         customer = None if query.all_customers else self.customers[0]
 
-        def call() -> list[float]:
+        def call() -> list[Any]:
             answer = baseline.summarize(
                 formula,
                 window,
@@ -320,29 +358,6 @@ class Suite:
             ]
 
         return call
-
-    def _meterlib_summaries(
-        self, backend: str, formula: str, window: str | None, reference: dict[str, list[float]]
-    ) -> None:
-        variant = variant_name(formula, window)
-        url = self._url(backend, f"summaries-{formula}-{window or 'raw'}")
-        metering, meter_id = new_store(url, formula, window)
-        _, seconds = timed(lambda: ingest(metering, self.events, batch=self.config.batch))
-        self.rows.append(rate_row(BUILD, variant, backend, len(self.events), seconds))
-        for query in QUERIES:
-            call = summary_call(metering, meter_id, query, self.customers)
-            repeats, warmup = self._repeats(query)
-            answer, seconds = median_seconds(call, repeats, warmup=warmup, profile=True)
-            row = latency_row(query.workload, variant, backend, seconds)
-            if not _same(answer, reference[query.workload]):
-                row.note = "MISMATCH with sqlite3"
-                self.mismatches.append(f"{query.workload} [{variant}] {backend} != sqlite3")
-            self.rows.append(row)
-        metering.close()
-        if backend == "sqlite" and (formula, window) == ("sum", None):
-            self._durable_url = url  # kept for the cold-open workload
-        else:
-            self._drop(url)
 
     def cold_open(self) -> None:
         """(4) Open a durable store holding the events in a fresh process; first query."""
