@@ -26,10 +26,10 @@ from bench.suite import BACKENDS, WORKLOADS, Config, Suite, load_duckdb
 
 DEFAULT_JSON = measure.ROOT / "bench" / "results" / "latest.json"
 SIZES = {
-    # name: events, growth_events, repeats, sweep_repeats, durable_seconds
-    "quick": (3_000, 10_000, 3, 1, 0.2),
-    "default": (100_000, 150_000, 15, 3, 1.0),
-    "full": (1_000_000, 5_000_000, 21, 3, 5.0),
+    # name: events, growth_events, repeats, sweep_repeats, durable_seconds, rss_events
+    "quick": (3_000, 10_000, 3, 1, 0.2, 3_000),
+    "default": (100_000, 150_000, 15, 3, 1.0, 1_000_000),
+    "full": (1_000_000, 5_000_000, 21, 3, 5.0, 1_000_000),
 }
 
 
@@ -54,6 +54,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, help="events to ingest and query")
     parser.add_argument("--customers", type=int, help="customers the events spread over")
     parser.add_argument("--growth-events", type=int, help="largest store of the growth check")
+    parser.add_argument("--rss-events", type=int, help="events of the RSS measurement")
     parser.add_argument("--repeats", type=int, help="timed repeats per query (median)")
     parser.add_argument("--sweep-repeats", type=int, help="timed repeats per customer sweep")
     parser.add_argument("--durable-seconds", type=float, help="time box of per-commit loops")
@@ -80,7 +81,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def config_from(args: argparse.Namespace) -> Config:
     """Flags over the size preset."""
     preset = "quick" if args.quick else "full" if args.full else "default"
-    events, growth, repeats, sweep_repeats, durable_seconds = SIZES[preset]
+    events, growth, repeats, sweep_repeats, durable_seconds, rss_events = SIZES[preset]
     return Config(
         events=args.events or events,
         customers=args.customers or (50 if args.quick else 1_000),
@@ -88,6 +89,7 @@ def config_from(args: argparse.Namespace) -> Config:
         repeats=args.repeats or repeats,
         sweep_repeats=args.sweep_repeats or sweep_repeats,
         growth_events=args.growth_events or growth,
+        rss_events=args.rss_events or rss_events,
         durable_seconds=args.durable_seconds or durable_seconds,
         durable_events=args.durable_events,
         batch=args.batch,
