@@ -45,8 +45,8 @@ from meterlib.errors import ConfigurationError
 S = TypeVar("S")
 ZERO = Decimal(0)
 EXACT = Context(prec=400, traps=[Inexact, InvalidOperation, Overflow, DivisionByZero])
-_exact_add = EXACT.add  # bound once: summaries call it per event
 """Arithmetic context for usage: wide enough for any sum of valid values, and loud if not."""
+_exact_add = EXACT.add  # bound once: summaries call it per event
 
 
 @runtime_checkable

@@ -470,8 +470,9 @@ def _common_event(
         return None
     value = _SHORT_VALUES.get(raw)
     if value is None:
-        # -?digits[.digits] in ASCII, short enough for the digit and range rules; str methods
-        # check it in a quarter of the regex's time
+        # an optional minus, ASCII digits and at most one point ("5.", ".5" too, as the full
+        # rules allow), short enough for the digit and range rules; str methods check it in a
+        # quarter of a regex's time
         if not (
             len(raw) <= MAX_SIGNIFICANT_DIGITS
             and raw.isascii()

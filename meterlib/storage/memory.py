@@ -25,6 +25,7 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from meterlib.aggregation import Aggregation
+from meterlib.errors import StorageError
 from meterlib.model import Meter
 from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
 from meterlib.timeutil import HOUR, WINDOW_SECONDS, window_start
@@ -153,7 +154,8 @@ class MemoryStorage(Storage):
         self._meter_by_event_name: dict[str, str] = {}
         # one entry per event, indexed by seq: columns, not objects, to keep memory small
         self._stream_of: list[_Stream] = []
-        self._keys: list[int] = []  # each event's stream key, the same int object as in:
+        # each event's stream key; the identifier index holds the same int objects
+        self._keys: list[int] = []
         self._by_identifier: dict[str, int] = {}  # identifier -> stream key of its latest event
         self._created = array("q")
         self._values: list[Decimal | None] = []
@@ -207,7 +209,9 @@ class MemoryStorage(Storage):
             stream = self._new_stream(meter_id, customer)
         seq = len(self._values)
         if seq >= _MAX_EVENTS:
-            raise MemoryError(f"the memory store holds at most {_MAX_EVENTS} events")
+            raise StorageError(
+                f"the memory store holds at most {_MAX_EVENTS} events", code="storage_full"
+            )
         key = timestamp << _SEQ_BITS | seq
         self._values.append(value)
         self._keys.append(key)
