@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             },
         )
         print(f"results written to {path}")
-    if measure.profiler is not None and args.profile:
+    if measure.profiler is not None and args.profile and not measure.profiler.getstats():
+        print("nothing was profiled: the chosen workloads time no meterlib calls under --profile")
+    elif measure.profiler is not None and args.profile:
         measure.profiler.dump_stats(args.profile)
         stats = pstats.Stats(measure.profiler, stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(30)
