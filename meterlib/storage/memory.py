@@ -31,6 +31,8 @@ from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
 from meterlib.timeutil import HOUR, WINDOW_SECONDS, window_start
 
 _NOT_CACHED = object()
+_UNTOUCHED = object()
+"""The state of a summary window no event has reached (yet)."""
 _ROLLUP_DENSITY = 4
 """Use hourly rollups once a range holds more than this many events per hour."""
 _SEQ_BITS = 32
@@ -277,7 +279,7 @@ class MemoryStorage(Storage):
         if stream is None:
             return [empty] * count
         end = start + step * count
-        touched: dict[int, Any] = {}  # window index -> state, for windows with events only
+        states: list[Any] = [_UNTOUCHED] * count  # each window's state, once it has events
         size = HOUR if stream.window is None else stream.window
         low = start if stream.window is None else window_start(start, size)
         high = end if stream.window is None else window_start(end - 1, size) + size
@@ -287,17 +289,21 @@ class MemoryStorage(Storage):
         if stream.window is None and aligned and events > _ROLLUP_DENSITY * len(windows):
             for hour_start in windows:
                 index = (hour_start - start) // step
-                state = touched[index] if index in touched else aggregation.initial()
+                state = states[index]
                 hourly = stream.hourly_state(hour_start, aggregation)
-                touched[index] = aggregation.combine(state, hourly)
+                states[index] = (
+                    hourly if state is _UNTOUCHED else aggregation.combine(state, hourly)
+                )  # initial() is neutral for combine
         elif stream.window is None:  # the common case, a raw range folded event by event
             add, initial, event_values = aggregation.add, aggregation.initial, stream.values
             for key in stream.key_range(start, end):
                 timestamp = key >> _SEQ_BITS
                 seq = key & _SEQ_MASK
                 index = (timestamp - start) // step
-                state = touched[index] if index in touched else initial()
-                touched[index] = add(state, timestamp, seq, event_values[seq])
+                state = states[index]
+                if state is _UNTOUCHED:
+                    state = initial()
+                states[index] = add(state, timestamp, seq, event_values[seq])
         else:
             if events < len(windows):
                 survivors = stream.survivors
@@ -312,9 +318,9 @@ class MemoryStorage(Storage):
             for timestamp, seq, value in points:
                 if start <= timestamp < end:
                     index = (timestamp - start) // step
-                    state = touched[index] if index in touched else aggregation.initial()
-                    touched[index] = aggregation.add(state, timestamp, seq, value)
-        values = [empty] * count
-        for index, state in touched.items():
-            values[index] = aggregation.result(state)
-        return values
+                    state = states[index]
+                    if state is _UNTOUCHED:
+                        state = aggregation.initial()
+                    states[index] = aggregation.add(state, timestamp, seq, value)
+        result = aggregation.result
+        return [empty if state is _UNTOUCHED else result(state) for state in states]
