@@ -552,9 +552,6 @@ class MeterEvents:
             )
             known = meter, rules.aggregation_for(meter)
         meter, aggregation = known
-        event = rules.common_event(meter, payload, identifier, timestamp, now)
-        if event is not None:
-            return event
         return rules.validate_event(
             meter,
             aggregation,

@@ -448,12 +448,9 @@ class SQLiteStorage(Storage):
     )
     """Insert an event whose identifier is known to be free; the trigger claims it."""
 
-    _EVENT_COLUMNS = 10
-    """How many of an `_event_row` are the event's columns (the rest feed the identifier check)."""
-
     @staticmethod
-    def _event_row(event: NewEvent, duplicate_after: int) -> tuple[object, ...]:
-        """The parameters of `_INSERT_EVENT`: the event's columns, then its identifier check."""
+    def _event_columns(event: NewEvent) -> tuple[object, ...]:
+        """The event's ten columns, as `_INSERT_FREE_EVENT` (and `_INSERT_EVENT`) take them."""
         meter_id, event_name, customer, identifier, timestamp, created, value, payload = event
         text, units, places = _value_columns(value)
         return (
@@ -467,8 +464,6 @@ class SQLiteStorage(Storage):
             units,
             places,
             _payload_json(payload),
-            identifier,
-            duplicate_after,
         )
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
@@ -477,7 +472,7 @@ class SQLiteStorage(Storage):
         Nothing is written if the identifier is taken; otherwise a trigger claims it within the
         same statement, so two processes can never both accept one identifier.
         """
-        row = self._event_row(event, duplicate_after)
+        row = (*self._event_columns(event), event.identifier, duplicate_after)
         with self._lock:  # the ingest hot path: no context-manager machinery
             self._check_open()
             try:
@@ -495,8 +490,7 @@ class SQLiteStorage(Storage):
         claim an identifier between the check and the inserts, so plain inserts are as safe as
         `_INSERT_EVENT`'s conditional ones, and skip its per-row probe (~15% of a batch's time).
         """
-        event_row = self._event_row  # looked up once (tests replace it to inject failures)
-        columns = self._EVENT_COLUMNS
+        event_columns = self._event_columns
         with self._write() as db:
             taken = self._taken_identifiers(db, events, duplicate_after)
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0] + 1
@@ -510,7 +504,7 @@ class SQLiteStorage(Storage):
                 taken.add(identifier)
                 results.append(seq)
                 seq += 1
-                rows.append(event_row(event, duplicate_after)[:columns])
+                rows.append(event_columns(event))
             db.executemany(self._INSERT_FREE_EVENT, rows)
             # SQLite numbers each row one past the largest seq (which nobody else can change under
             # our lock) unless that is 2**63 - 1; the results must be the seqs it really gave

@@ -233,16 +233,16 @@ def test_failure_inside_a_write_rolls_back_and_the_store_stays_usable(
         meter = m.meters.create(
             display_name="Calls", event_name="calls", default_aggregation={"formula": "sum"}
         )
-        real_row = SQLiteStorage._event_row
-        rows: list[int] = []
+        real_columns = SQLiteStorage._event_columns
+        rows: list[NewEvent] = []
 
-        def failing_row(event: NewEvent, duplicate_after: int) -> tuple[object, ...]:
-            rows.append(duplicate_after)
+        def failing_columns(event: NewEvent) -> tuple[object, ...]:
+            rows.append(event)
             if len(rows) == 2:
                 raise sqlite3.OperationalError("disk I/O error")
-            return real_row(event, duplicate_after)
+            return real_columns(event)
 
-        monkeypatch.setattr(SQLiteStorage, "_event_row", staticmethod(failing_row))
+        monkeypatch.setattr(SQLiteStorage, "_event_columns", staticmethod(failing_columns))
         batch = [
             {"event_name": "calls", "payload": {"stripe_customer_id": "cus_1", "value": "1"}},
             {"event_name": "calls", "payload": {"stripe_customer_id": "cus_1", "value": "2"}},
@@ -250,7 +250,7 @@ def test_failure_inside_a_write_rolls_back_and_the_store_stays_usable(
         with pytest.raises(StorageError) as raised:
             m.meter_events.create_many(batch)
         assert raised.value.code == "storage_failure"
-        monkeypatch.setattr(SQLiteStorage, "_event_row", staticmethod(real_row))
+        monkeypatch.setattr(SQLiteStorage, "_event_columns", staticmethod(real_columns))
         assert m.usage(meter.id, "cus_1", DAY_START, DAY_START + 86_400) == 0
         m.record("calls", customer="cus_1", value="5")
         assert m.usage(meter.id, "cus_1", DAY_START, DAY_START + 86_400) == 5
