@@ -45,6 +45,12 @@ def test_count_ignores_values() -> None:
     assert aggregate(Count(), [(1, 0, None), (2, 1, Decimal(5)), (2, 2, Decimal(0))]) == 3
 
 
+@given(st.integers(min_value=0, max_value=10**6))
+def test_count_result_is_the_count_as_an_integral_decimal(count: int) -> None:
+    """A count's result is Decimal(count), exponent 0, for small (shared) and large counts."""
+    assert str(Count().result(count)) == str(count)
+
+
 def test_last_takes_greatest_timestamp_then_latest_received() -> None:
     """Last keeps the value sorting last by (timestamp, receipt order)."""
     assert aggregate(Last(), [(5, 2, Decimal(1)), (7, 0, Decimal(2)), (7, 1, Decimal(3))]) == 3

@@ -128,6 +128,46 @@ def test_indexed_summaries_equal_recomputation(
         _check(m, meter_ids, 0)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(range(len(METERS))),
+            st.integers(min_value=0, max_value=SPAN),
+            st.sampled_from(VALUES),
+            st.booleans(),
+        ),
+        max_size=40,
+    ),
+    offset=st.integers(min_value=0, max_value=SPAN),
+)
+def test_rollups_kept_up_by_events_in_time_order_equal_recomputation(
+    events: list[tuple[int, int, str, bool]], offset: int
+) -> None:
+    """Rollups read early and then fed events in time order answer as a recomputation does."""
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        Metering(clock=ManualClock(NOW)) as m,
+    ):
+        patch.setattr(memory_module, "_ROLLUP_DENSITY", 0)
+        meter_ids = [
+            m.meters.create(
+                display_name=f"{formula} {window}",
+                event_name=f"{formula}_{window}",
+                default_aggregation={"formula": formula},
+                event_time_window=window,
+            ).id
+            for formula, window in METERS
+        ]
+        _check(m, meter_ids, offset)
+        for meter_index, age, value, query in sorted(events, key=lambda event: -event[1]):
+            formula, window = METERS[meter_index]
+            m.record(f"{formula}_{window}", customer="a", value=value, timestamp=NOW_S - age)
+            if query:
+                _check(m, meter_ids, offset)
+        _check(m, meter_ids, offset)
+
+
 def test_hourly_rollup_is_refreshed_by_a_late_event(monkeypatch: pytest.MonkeyPatch) -> None:
     """A cached hourly state is dropped when a new event lands in its hour."""
     monkeypatch.setattr(memory_module, "_ROLLUP_DENSITY", 0)

@@ -3,12 +3,15 @@
 Each (meter, customer) has a `_Stream` of its live (non-cancelled) events, sorted by
 ``(timestamp, seq)``, plus what makes summaries cheap:
 
-* raw meters: an hourly rollup, each formula's folded state of an hour, filled by the first
-  query that needs it and dropped when an event of that hour arrives or is cancelled;
 * pre-aggregated meters: the survivor (latest received live event) of each window, replaced by
-  every newer event and recomputed from the window's events when it is cancelled.
+  every newer event and recomputed from the window's events when it is cancelled;
+* an hourly rollup: the formula's state of each hour of the events that count (every live event,
+  or the survivors), built a UTC day at a time by the first query that reads that day, kept up
+  to date by events appended in time order, and dropped for a day that gets a late event, a
+  pre-aggregation survivor or a cancel (the next query rebuilds it).
 
-Memory is under 400 bytes an event, half of it the identifier string and the `Decimal` value:
+Memory is under 400 bytes an event, half of it the identifier string and the `Decimal` value
+(plus, once queried, a rollup of about 250 bytes a day and a state per non-empty hour):
 events are columns indexed by seq, and a stream sorts one int per event, its key
 ``timestamp << 32 | seq``, which orders as ``(timestamp, seq)`` does; the identifier index and
 the seq column point at that same int object.
@@ -28,13 +31,13 @@ from meterlib.aggregation import Aggregation
 from meterlib.errors import StorageError
 from meterlib.model import Meter
 from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
-from meterlib.timeutil import HOUR, WINDOW_SECONDS, window_start
+from meterlib.timeutil import DAY, HOUR, WINDOW_SECONDS, window_start
 
-_NOT_CACHED = object()
 _UNTOUCHED = object()
-"""The state of a summary window no event has reached (yet)."""
-_ROLLUP_DENSITY = 4
-"""Use hourly rollups once a range holds more than this many events per hour."""
+"""The state of a summary window (or rollup hour) no event has reached (yet)."""
+_ROLLUP_DENSITY = 0.5
+"""Read hourly rollups once a range holds at least this many events per hour; fold sparser ones
+(folding an event costs about what reading two hours does)."""
 _SEQ_BITS = 32
 _SEQ_MASK = (1 << _SEQ_BITS) - 1
 _MAX_EVENTS = 1 << _SEQ_BITS
@@ -46,6 +49,17 @@ def _first_key(timestamp: int) -> int:
     return timestamp << _SEQ_BITS
 
 
+class _Rollup:
+    """One formula's state of each hour, for the UTC days queries have read."""
+
+    __slots__ = ("aggregation", "days", "initial")
+
+    def __init__(self, aggregation: Aggregation[Any]) -> None:
+        self.aggregation = aggregation
+        self.initial = aggregation.initial()  # shared by every hour without events
+        self.days: dict[int, list[Any]] = {}  # day start -> its 24 hours' states, up to date
+
+
 class _Stream:
     """The live events of one meter and customer, as sorted keys.
 
@@ -54,7 +68,7 @@ class _Stream:
     out of order or is cancelled.
     """
 
-    __slots__ = ("customer", "keys", "meter_id", "rollups", "survivors", "values", "window")
+    __slots__ = ("customer", "keys", "meter_id", "rollup", "survivors", "values", "window")
 
     def __init__(
         self, meter_id: str, customer: str, window: int | None, values: list[Decimal | None]
@@ -64,7 +78,7 @@ class _Stream:
         self.keys: list[int] | SortedList = []
         self.window = window
         self.values = values  # the store's value column, indexed by seq
-        self.rollups: dict[int, dict[str, Any]] = {}
+        self.rollup: _Rollup | None = None
         self.survivors: dict[int, int] = {}
 
     def _sorted(self) -> SortedList:
@@ -74,21 +88,32 @@ class _Stream:
 
     def add(self, key: int) -> None:
         keys = self.keys
-        if type(keys) is list and (not keys or key > keys[-1]):
+        appended = type(keys) is list and (not keys or key > keys[-1])
+        if appended:
             keys.append(key)
         else:
             self._sorted().add(key)
         timestamp = key >> _SEQ_BITS
         if self.window is not None:
             self.survivors[timestamp - timestamp % self.window] = key  # newest seq wins
-        elif self.rollups:
-            self.rollups.pop(timestamp - timestamp % HOUR, None)
+        rollup = self.rollup
+        if rollup is None:
+            return
+        hours = rollup.days.get(timestamp - timestamp % DAY)
+        if hours is None:
+            return
+        if appended and self.window is None:  # the latest event of its hour: fold it in
+            hour, seq = timestamp % DAY // HOUR, key & _SEQ_MASK
+            hours[hour] = rollup.aggregation.add(hours[hour], timestamp, seq, self.values[seq])
+        else:
+            del rollup.days[timestamp - timestamp % DAY]
 
     def remove(self, key: int) -> None:
         self._sorted().remove(key)
         timestamp = key >> _SEQ_BITS
+        if self.rollup is not None:
+            self.rollup.days.pop(timestamp - timestamp % DAY, None)
         if self.window is None:
-            self.rollups.pop(timestamp - timestamp % HOUR, None)
             return
         bucket = window_start(timestamp, self.window)
         if self.survivors[bucket] == key:
@@ -135,16 +160,62 @@ class _Stream:
         first = window_start(max(start, self.keys[0] >> _SEQ_BITS), size)
         return range(first, min(end, (self.keys[-1] >> _SEQ_BITS) + 1), size)
 
-    def hourly_state(self, start: int, aggregation: Aggregation[Any]) -> Any:
-        """The formula's state over one hour, folded once and then served from the cache."""
-        cached = self.rollups.setdefault(start, {})
-        state = cached.get(aggregation.name, _NOT_CACHED)
-        if state is _NOT_CACHED:
-            state = aggregation.initial()
-            for timestamp, seq, value in self.between(start, start + HOUR):
-                state = aggregation.add(state, timestamp, seq, value)
-            cached[aggregation.name] = state
-        return state
+    def counted(self, start: int, end: int) -> Iterator[Point]:
+        """The points a summary folds with ``start <= timestamp < end``, in order.
+
+        Every live event of a raw meter; the survivors of a pre-aggregated one, where `start`
+        and `end` are window boundaries.
+        """
+        window = self.window
+        if window is None:
+            return self.between(start, end)
+        windows = range(start, end, window)
+        if self.count(start, end) < len(windows):  # sparse: pick the survivors among the events
+            survivors = self.survivors
+            keys: Iterable[int] = (
+                key
+                for key in self.key_range(start, end)
+                if survivors[window_start(key >> _SEQ_BITS, window)] == key
+            )
+        else:
+            keys = (key for key in map(self.survivors.get, windows) if key is not None)
+        return self.points(keys)
+
+    def rollup_windows(
+        self, aggregation: Aggregation[Any], start: int, step: int, count: int
+    ) -> list[Decimal]:
+        """The windows of an hour-aligned range, from the states of its hours in the rollup.
+
+        Days the rollup lacks are folded first, one pass each. O(days + hours in range) once built.
+        """
+        rollup = self.rollup
+        if rollup is None or rollup.aggregation is not aggregation:
+            rollup = self.rollup = _Rollup(aggregation)
+        days, add, initial = rollup.days, aggregation.add, rollup.initial
+        end, first_day = start + step * count, start - start % DAY
+        hours: list[Any] = []
+        for day in range(first_day, end, DAY):
+            states = days.get(day)
+            if states is None:
+                states = days[day] = [initial] * (DAY // HOUR)
+                for timestamp, seq, value in self.counted(day, day + DAY):
+                    hour = timestamp % DAY // HOUR
+                    states[hour] = add(states[hour], timestamp, seq, value)
+            hours += states
+        del hours[: (start - first_day) // HOUR]
+        del hours[(end - start) // HOUR :]
+        result = aggregation.result
+        if step == HOUR:  # one result call per hour, the rest in C
+            return list(map(result, hours))
+        combine, per_window = aggregation.combine, step // HOUR
+        values = []
+        for first in range(0, len(hours), per_window):
+            state = initial
+            for hourly in hours[first : first + per_window]:
+                if hourly is not initial:  # initial() is neutral for combine: skip empty hours
+                    state = hourly if state is initial else combine(state, hourly)
+            values.append(result(state))
+        return values
 
 
 class MemoryStorage(Storage):
@@ -268,33 +339,26 @@ class MemoryStorage(Storage):
         step: int,
         count: int,
     ) -> list[Decimal]:
-        """Windows from whichever is smaller: the events in the range, or its windows.
+        """Windows from whichever is smaller: the events in the range, or its hours.
 
-        Sparse ranges fold their events: O(log n + events in range). Dense raw ranges that are
-        hour-aligned combine hourly rollups, each folded once and cached until it changes:
-        O(log n + hours in range). Pre-aggregated ranges read each window's survivor.
+        Hour-aligned ranges with enough events read the hourly rollup: O(days + hours in range)
+        once built. Others fold their events (or a pre-aggregated meter's survivors):
+        O(log n + events in range).
         """
         empty = aggregation.result(aggregation.initial())
         stream = self._find_stream(meter.id, customer)
         if stream is None:
             return [empty] * count
         end = start + step * count
-        states: list[Any] = [_UNTOUCHED] * count  # each window's state, once it has events
         size = HOUR if stream.window is None else stream.window
         low = start if stream.window is None else window_start(start, size)
         high = end if stream.window is None else window_start(end - 1, size) + size
         events = stream.count(low, high)
-        windows = stream.span(start, end, size)
         aligned = start % HOUR == 0 and step % HOUR == 0
-        if stream.window is None and aligned and events > _ROLLUP_DENSITY * len(windows):
-            for hour_start in windows:
-                index = (hour_start - start) // step
-                state = states[index]
-                hourly = stream.hourly_state(hour_start, aggregation)
-                states[index] = (
-                    hourly if state is _UNTOUCHED else aggregation.combine(state, hourly)
-                )  # initial() is neutral for combine
-        elif stream.window is None:  # the common case, a raw range folded event by event
+        if aligned and events >= _ROLLUP_DENSITY * len(stream.span(start, end, HOUR)):
+            return stream.rollup_windows(aggregation, start, step, count)
+        states: list[Any] = [_UNTOUCHED] * count  # each window's state, once it has events
+        if stream.window is None:  # a raw range folded event by event
             add, initial, event_values = aggregation.add, aggregation.initial, stream.values
             for key in stream.key_range(start, end):
                 timestamp = key >> _SEQ_BITS
@@ -305,17 +369,7 @@ class MemoryStorage(Storage):
                     state = initial()
                 states[index] = add(state, timestamp, seq, event_values[seq])
         else:
-            if events < len(windows):
-                survivors = stream.survivors
-                points = stream.points(
-                    key
-                    for key in stream.key_range(low, high)
-                    if survivors[window_start(key >> _SEQ_BITS, size)] == key
-                )
-            else:
-                found = map(stream.survivors.get, windows)
-                points = stream.points(key for key in found if key is not None)
-            for timestamp, seq, value in points:
+            for timestamp, seq, value in stream.counted(low, high):
                 if start <= timestamp < end:
                     index = (timestamp - start) // step
                     state = states[index]
