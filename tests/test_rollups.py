@@ -12,7 +12,8 @@ from sortedcontainers import SortedList
 
 import meterlib.storage.memory as memory_module
 from meterlib import ManualClock, Metering, Storage
-from meterlib.aggregation import get_aggregation
+from meterlib.aggregation import get_aggregation, register_aggregation, unregister_aggregation
+from tests.formulas import Maximum, Minimum
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 NOW_S = int(NOW.timestamp())
@@ -180,6 +181,25 @@ def test_hourly_rollup_is_refreshed_by_a_late_event(monkeypatch: pytest.MonkeyPa
         assert m.usage(meter.id, "a", hour, hour + 3_600) == 2
         m.record("calls", customer="a", value=3, timestamp=hour + 10)
         assert m.usage(meter.id, "a", hour, hour + 3_600) == Decimal(5)
+
+
+def test_hourly_rollup_follows_a_replaced_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-registering a meter's formula under its name rebuilds the rollup with the new one."""
+    monkeypatch.setattr(memory_module, "_ROLLUP_DENSITY", 0)
+    register_aggregation(Maximum(name="peak"))
+    try:
+        with Metering(clock=ManualClock(NOW)) as m:
+            meter = m.meters.create(
+                display_name="Peak", event_name="peak", default_aggregation={"formula": "peak"}
+            )
+            hour = NOW_S - NOW_S % 3_600 - 3_600
+            m.record("peak", customer="a", value=1, timestamp=hour + 5)
+            m.record("peak", customer="a", value=5, timestamp=hour + 10)
+            assert m.usage(meter.id, "a", hour, hour + 3_600) == 5
+            register_aggregation(Minimum(name="peak"), replace=True)
+            assert m.usage(meter.id, "a", hour, hour + 3_600) == 1
+    finally:
+        unregister_aggregation("peak")
 
 
 def test_hourly_rollup_is_refreshed_by_a_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
