@@ -47,8 +47,8 @@ ZERO = Decimal(0)
 EXACT = Context(prec=400, traps=[Inexact, InvalidOperation, Overflow, DivisionByZero])
 """Arithmetic context for usage: wide enough for any sum of valid values, and loud if not."""
 _exact_add = EXACT.add  # bound once: summaries call it per event
-_SMALL_COUNTS = tuple(Decimal(count) for count in range(256))
-"""Shared results of small counts: most windows of a series hold a few events."""
+SMALL_COUNTS = tuple(Decimal(count) for count in range(1024))
+"""Shared (immutable) `Decimal` results of the usual small window counts."""
 
 
 @runtime_checkable
@@ -132,7 +132,7 @@ class Count:
 
     def result(self, state: int) -> Decimal:
         """The count as a Decimal."""
-        return _SMALL_COUNTS[state] if state < len(_SMALL_COUNTS) else Decimal(state)
+        return SMALL_COUNTS[state] if state < len(SMALL_COUNTS) else Decimal(state)
 
 
 LastState = tuple[int, int, Decimal] | None

@@ -8,11 +8,12 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from meterlib import AggregationSettings, CustomerMapping, Meter, StatusTransitions, ValueSettings
 from meterlib.aggregation import (
+    SMALL_COUNTS,
     Aggregation,
     Count,
     Last,
@@ -46,6 +47,8 @@ def test_count_ignores_values() -> None:
 
 
 @given(st.integers(min_value=0, max_value=10**6))
+@example(len(SMALL_COUNTS) - 1)
+@example(len(SMALL_COUNTS))
 def test_count_result_is_the_count_as_an_integral_decimal(count: int) -> None:
     """A count's result is Decimal(count), exponent 0, for small (shared) and large counts."""
     assert str(Count().result(count)) == str(count)

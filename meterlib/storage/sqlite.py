@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from meterlib.aggregation import EXACT, ZERO, Aggregation, Count, Last, Sum
+from meterlib.aggregation import EXACT, SMALL_COUNTS, ZERO, Aggregation, Count, Last, Sum
 from meterlib.errors import ConfigurationError, StorageError
 from meterlib.model import (
     AggregationSettings,
@@ -655,8 +655,6 @@ class SQLiteStorage(Storage):
 
 
 _ONE = Decimal(1)
-_COUNTS = tuple(Decimal(counted) for counted in range(1024))
-"""Shared (immutable) `Decimal` counts for the usual small window counts."""
 
 _NO_UNITS = 1_000_000_000
 """The ``places`` a sum query reports for a window holding a value without units."""
@@ -670,9 +668,9 @@ def _fill_counts(
         for (bucket,) in rows:
             values[bucket] = _ONE
         return values
-    counts = _COUNTS
+    counts, shared = SMALL_COUNTS, len(SMALL_COUNTS)
     for bucket, counted in rows:
-        values[bucket] = counts[counted] if counted < len(counts) else Decimal(counted)
+        values[bucket] = counts[counted] if counted < shared else Decimal(counted)
     return values
 
 

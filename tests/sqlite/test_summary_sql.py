@@ -12,7 +12,7 @@ import pytest
 
 import meterlib.storage.sqlite as sqlite_module
 from meterlib import ManualClock, Metering, Storage
-from meterlib.aggregation import get_aggregation
+from meterlib.aggregation import SMALL_COUNTS, get_aggregation
 from meterlib.storage.sqlite import SQLiteStorage
 from meterlib.timeutil import WINDOW_SECONDS
 
@@ -107,7 +107,7 @@ def test_sums_keep_pythons_exponent(m: Metering, values: list[str], expected: st
 def test_counts_beyond_the_shared_decimals(m: Metering) -> None:
     """A window counting more events than the cached counts hold still counts exactly."""
     meter_id = _meter(m, "count")
-    many = len(sqlite_module._COUNTS) + 5
+    many = len(SMALL_COUNTS) + 5
     m.meter_events.create_many(
         [
             {
