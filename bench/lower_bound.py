@@ -1,0 +1,138 @@
+"""How cheap could per-event ``create`` be in pure Python? A measurement, not library code.
+
+``python -m bench.lower_bound`` times, batch by batch in turn: the floor; `inlined_create`, every
+check and store step of ``meter_events.create`` written out in one function, with no layers,
+no error messages and no reusable rules; and meterlib's own ``create``. If the inlined sketch is
+already more than 3x the floor, the issue's 3x target is out of reach for any design that keeps
+Stripe's rules and returns a ``MeterEvent``. For repeatable figures count instructions instead:
+``valgrind --tool=callgrind python -m bench.lower_bound --only inlined`` at two sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from types import MappingProxyType
+
+from bench import data
+from bench.baselines import Floor
+from meterlib import MeterEvent, Metering
+from meterlib.model import _EVENT_SETTERS, _new
+
+PAST, FUTURE, DUPLICATE_WINDOW = 35 * 86_400, 300, 86_400
+SEQ_MASK = (1 << 32) - 1
+
+
+class InlinedStore:
+    """One active sum meter and the columns the memory store keeps, all checks in `create`."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+        self.lock = threading.Lock()
+        self.meters = {data.EVENT_NAME: ("mtr_sketch", "active", data.CUSTOMER_KEY, "value")}
+        self.seen: dict[str, int] = {}
+        self.values: list[Decimal] = []
+        self.keys: list[int] = []
+        self.created: list[int] = []
+        self.streams: dict[str, list[int]] = {}
+
+    def create(
+        self,
+        *,
+        event_name: object,
+        payload: object,
+        identifier: object = None,
+        timestamp: object = None,
+    ) -> MeterEvent:
+        """The rules of ``create`` for the common event shape; anything else raises ValueError."""
+        with self.lock:
+            now = self.now
+            meter = self.meters.get(event_name) if type(event_name) is str else None
+            if meter is None or meter[1] != "active":
+                raise ValueError("event_name")
+            if not (type(payload) is dict and len(payload) == 2):
+                raise ValueError("payload")
+            customer, raw = payload.get(meter[2]), payload.get(meter[3])
+            if not (type(customer) is str and customer.strip() and type(raw) is str):
+                raise ValueError("payload")
+            if not (
+                len(raw) <= 24
+                and raw.isascii()
+                and raw.removeprefix("-").replace(".", "", 1).isdecimal()
+            ):
+                raise ValueError("value")
+            value = Decimal(raw)
+            if not (type(identifier) is str and len(identifier) <= 100 and identifier.strip()):
+                raise ValueError("identifier")
+            if timestamp is None:
+                timestamp = now
+            elif not (type(timestamp) is int and now - PAST <= timestamp <= now + FUTURE):
+                raise ValueError("timestamp")
+            previous = self.seen.get(identifier)
+            if previous is not None and self.created[previous & SEQ_MASK] > now - DUPLICATE_WINDOW:
+                raise ValueError("duplicate")
+            stream = self.streams.get(customer)
+            if stream is None:
+                stream = self.streams[customer] = []
+            key = timestamp << 32 | len(self.values)
+            self.values.append(value)
+            self.keys.append(key)
+            self.created.append(now)
+            self.seen[identifier] = key
+            stream.append(key)  # the data arrive in time order
+        event: MeterEvent = _new(MeterEvent)
+        name_, identifier_, payload_, timestamp_, created_, livemode_, object_ = _EVENT_SETTERS
+        name_(event, event_name)
+        identifier_(event, identifier)
+        payload_(event, MappingProxyType(dict(payload)))
+        timestamp_(event, timestamp)
+        created_(event, now)
+        livemode_(event, False)
+        object_(event, "billing.meter_event")
+        return event
+
+
+def _each(create: Callable[..., object], events: Sequence[data.Event]) -> None:
+    for event in events:
+        create(**event)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print µs an event and the ratio to the floor of the floor, the sketch and meterlib."""
+    parser = argparse.ArgumentParser(prog="python -m bench.lower_bound", description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--only", choices=("floor", "inlined", "meterlib"), action="append")
+    args = parser.parse_args(argv)
+    events = list(data.generate(data.Spec(events=args.events, customers=1_000, seed=6)))
+    metering = Metering(clock=data.clock())
+    metering.meters.create(
+        display_name="bench", event_name=data.EVENT_NAME, default_aggregation={"formula": "sum"}
+    )
+    sketch = InlinedStore(data.END)
+    contenders: dict[str, Callable[[Sequence[data.Event]], object]] = {
+        "floor": Floor().feed,
+        "inlined": lambda batch: _each(sketch.create, batch),
+        "meterlib": lambda batch: _each(metering.meter_events.create, batch),
+    }
+    chosen = {name: feed for name, feed in contenders.items() if name in (args.only or contenders)}
+    seconds = dict.fromkeys(chosen, 0.0)
+    for first in range(0, len(events), args.batch):
+        batch = events[first : first + args.batch]
+        for name, feed in chosen.items():
+            begin = time.perf_counter()
+            feed(batch)
+            seconds[name] += time.perf_counter() - begin
+    if "inlined" in chosen and len(sketch.values) != len(events):
+        raise SystemExit("the sketch did not store every event")
+    floor = seconds.get("floor")
+    for name, total in seconds.items():
+        ratio = "" if floor is None else f"  {total / floor:.2f}x floor"
+        print(f"{name:<9} {total / len(events) * 1e6:6.2f} µs/event{ratio}")
+
+
+if __name__ == "__main__":
+    main()
