@@ -70,17 +70,22 @@ def interleaved_medians(
     return {name: (answers[name], statistics.median(samples[name])) for name in calls}
 
 
-def best_seconds(query: Callable[[], T], repeats: int) -> tuple[T, float]:
+def best_seconds(query: Callable[[], T], repeats: int, *, pause: float = 0.0) -> tuple[T, float]:
     """What `query` last returned and the fastest of `repeats` timings, after one warm-up call.
 
     For a query whose work is fixed, noise from other work on a shared machine only ever adds
     time, so the minimum is the steadiest estimate of its cost; the growth check compares such
-    minimums, since its queries take a tenth of a millisecond.
+    minimums, since its queries take a tenth of a millisecond. Back-to-back timings of such a
+    query all fit inside one burst of other work, so `pause` seconds (and a warm-up call) before
+    each spread the timings over time and let some land in a quiet moment.
     """
     query()
     gc.collect()
     samples = []
     for _ in range(max(repeats, 1)):
+        if pause:
+            time.sleep(pause)
+            query()  # warm again: the pause let other work take the caches
         begin = time.perf_counter()
         result = query()
         samples.append(time.perf_counter() - begin)

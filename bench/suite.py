@@ -57,8 +57,10 @@ RSS_MIN_EVENTS = 100_000
 """Below this many events the RSS projection is too rough to hold against the target."""
 PROBE_EVENTS = 240
 """Events of the growth probe's queried day: 10 an hour, value 1.00 each."""
-GROWTH_REPEATS = 50
+GROWTH_REPEATS = 100
 """Timings per store size in the growth check, of which the fastest counts."""
+GROWTH_PAUSE = 0.01
+"""Seconds before each of the growth check's timings: 100 of them then span a second."""
 
 
 _Store = tuple[Metering, str, str]
@@ -477,7 +479,7 @@ class Suite:
                         event["timestamp"] -= data.DAY
                 ingest(metering, chunk, batch=config.batch)
             stored = size
-            answer, seconds = best_seconds(query, GROWTH_REPEATS)
+            answer, seconds = best_seconds(query, GROWTH_REPEATS, pause=GROWTH_PAUSE)
             row = latency_row(GROWTH, f"hourly 1 day @ {size:,} events", backend, seconds)
             if answer != [Decimal(PROBE_EVENTS // 24)] * 24:
                 row.note = "MISMATCH"
