@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -141,11 +142,15 @@ def test_indexed_summaries_equal_recomputation(
         max_size=40,
     ),
     offset=st.integers(min_value=0, max_value=SPAN),
+    sorted_streams=st.booleans(),
 )
 def test_rollups_kept_up_by_events_in_time_order_equal_recomputation(
-    events: list[tuple[int, int, str, bool]], offset: int
+    events: list[tuple[int, int, str, bool]], offset: int, sorted_streams: bool
 ) -> None:
-    """Rollups read early and then fed events in time order answer as a recomputation does."""
+    """Rollups read early and then fed events in time order answer as a recomputation does.
+
+    With `sorted_streams`, a first event is cancelled, so the streams are `SortedList`s.
+    """
     with (
         pytest.MonkeyPatch.context() as patch,
         Metering(clock=ManualClock(NOW)) as m,
@@ -160,6 +165,12 @@ def test_rollups_kept_up_by_events_in_time_order_equal_recomputation(
             ).id
             for formula, window in METERS
         ]
+        for formula, window in METERS if sorted_streams else ():
+            name = f"{formula}_{window}"
+            m.record(name, customer="a", value=1, timestamp=NOW_S - SPAN, identifier=name)
+            m.meter_event_adjustments.create(
+                event_name=name, type="cancel", cancel={"identifier": name}
+            )
         _check(m, meter_ids, offset)
         for meter_index, age, value, query in sorted(events, key=lambda event: -event[1]):
             formula, window = METERS[meter_index]
@@ -181,6 +192,64 @@ def test_hourly_rollup_is_refreshed_by_a_late_event(monkeypatch: pytest.MonkeyPa
         assert m.usage(meter.id, "a", hour, hour + 3_600) == 2
         m.record("calls", customer="a", value=3, timestamp=hour + 10)
         assert m.usage(meter.id, "a", hour, hour + 3_600) == Decimal(5)
+
+
+@attrs.frozen
+class _InOrder:
+    """A test formula: 1 when its events were added in ``(timestamp, seq)`` order, else 0."""
+
+    name: str = "in_order"
+    requires_value: bool = False
+
+    def initial(self) -> tuple[tuple[int, int], ...]:
+        """No event yet."""
+        return ()
+
+    def add(
+        self, state: tuple[tuple[int, int], ...], timestamp: int, seq: int, value: object
+    ) -> tuple[tuple[int, int], ...]:
+        """Remember the event's place."""
+        return (*state, (timestamp, seq))
+
+    def combine(
+        self, earlier: tuple[tuple[int, int], ...], later: tuple[tuple[int, int], ...]
+    ) -> tuple[tuple[int, int], ...]:
+        """The earlier range's events, then the later's."""
+        return earlier + later
+
+    def result(self, state: tuple[tuple[int, int], ...]) -> Decimal:
+        """1 if in order."""
+        return Decimal(list(state) == sorted(state))
+
+
+@pytest.mark.parametrize("cancel_first", [False, True], ids=["list", "sorted-list"])
+def test_rollups_fold_events_in_order_for_formulas(
+    monkeypatch: pytest.MonkeyPatch, cancel_first: bool
+) -> None:
+    """A rollup hands `add` its events in (timestamp, seq) order, late arrivals included."""
+    monkeypatch.setattr(memory_module, "_ROLLUP_DENSITY", 0)
+    register_aggregation(_InOrder())
+    try:
+        with Metering(clock=ManualClock(NOW)) as m:
+            meter = m.meters.create(
+                display_name="Order",
+                event_name="order",
+                default_aggregation={"formula": "in_order"},
+            )
+            hour = NOW_S - NOW_S % 3_600 - 3_600
+            if cancel_first:
+                m.record("order", customer="a", timestamp=hour, identifier="gone")
+                m.meter_event_adjustments.create(
+                    event_name="order", type="cancel", cancel={"identifier": "gone"}
+                )
+            for offset in (10, 20):
+                m.record("order", customer="a", timestamp=hour + offset)
+            assert m.usage(meter.id, "a", hour, hour + 3_600) == 1
+            m.record("order", customer="a", timestamp=hour + 15)  # late
+            m.record("order", customer="a", timestamp=hour + 30)
+            assert m.usage(meter.id, "a", hour, hour + 3_600) == 1
+    finally:
+        unregister_aggregation("in_order")
 
 
 def test_hourly_rollup_follows_a_replaced_formula(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -88,8 +88,8 @@ class _Stream:
 
     def add(self, key: int) -> None:
         keys = self.keys
-        appended = type(keys) is list and (not keys or key > keys[-1])
-        if appended:
+        latest = not keys or key > keys[-1]
+        if latest and type(keys) is list:
             keys.append(key)
         else:
             self._sorted().add(key)
@@ -102,7 +102,7 @@ class _Stream:
         hours = rollup.days.get(timestamp - timestamp % DAY)
         if hours is None:
             return
-        if appended and self.window is None:  # the latest event of its hour: fold it in
+        if latest and self.window is None:  # the latest event of its hour: fold it in
             hour, seq = timestamp % DAY // HOUR, key & _SEQ_MASK
             hours[hour] = rollup.aggregation.add(hours[hour], timestamp, seq, self.values[seq])
         else:
