@@ -61,6 +61,19 @@ def _ranges(offset: int) -> list[tuple[int, int, int]]:
     ]
 
 
+def _create_meters(m: Metering) -> list[str]:
+    """One meter per `METERS` entry, event name ``{formula}_{window}``; their ids."""
+    return [
+        m.meters.create(
+            display_name=f"{formula} {window}",
+            event_name=f"{formula}_{window}",
+            default_aggregation={"formula": formula},
+            event_time_window=window,
+        ).id
+        for formula, window in METERS
+    ]
+
+
 def _check(m: Metering, meter_ids: list[str], offset: int) -> None:
     for (formula, _), meter_id in zip(METERS, meter_ids, strict=True):
         meter = m.meters.retrieve(meter_id)
@@ -99,15 +112,7 @@ def test_indexed_summaries_equal_recomputation(
         Metering(storage=url, clock=ManualClock(NOW)) as m,
     ):
         patch.setattr(memory_module, "_ROLLUP_DENSITY", rollup_density)
-        meter_ids = [
-            m.meters.create(
-                display_name=f"{formula} {window}",
-                event_name=f"{formula}_{window}",
-                default_aggregation={"formula": formula},
-                event_time_window=window,
-            ).id
-            for formula, window in METERS
-        ]
+        meter_ids = _create_meters(m)
         identifiers: list[tuple[str, str]] = []
         for operation in script:
             if operation[0] == "create":
@@ -156,15 +161,7 @@ def test_rollups_kept_up_by_events_in_time_order_equal_recomputation(
         Metering(clock=ManualClock(NOW)) as m,
     ):
         patch.setattr(memory_module, "_ROLLUP_DENSITY", 0)
-        meter_ids = [
-            m.meters.create(
-                display_name=f"{formula} {window}",
-                event_name=f"{formula}_{window}",
-                default_aggregation={"formula": formula},
-                event_time_window=window,
-            ).id
-            for formula, window in METERS
-        ]
+        meter_ids = _create_meters(m)
         for formula, window in METERS if sorted_streams else ():
             name = f"{formula}_{window}"
             m.record(name, customer="a", value=1, timestamp=NOW_S - SPAN, identifier=name)
