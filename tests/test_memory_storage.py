@@ -27,3 +27,21 @@ def test_a_full_store_refuses_events_and_stays_as_it_was(monkeypatch: pytest.Mon
     assert info.value.code == "storage_full"
     assert m.usage(meter.id, "cus_1", NOW.replace(hour=0), NOW.replace(hour=13)) == Decimal(2)
     assert m.storage.find_event("c") is None
+
+
+def test_rollups_keep_only_the_days_among_a_streams_events() -> None:
+    """A long hourly range reads days without events as empty, and keeps no rollup for them."""
+    m = Metering(clock=ManualClock(NOW))
+    meter = m.meters.create(
+        display_name="API", event_name="api", default_aggregation={"formula": "sum"}
+    )
+    now = int(NOW.timestamp())
+    today = now - now % 86_400
+    for hours_ago in range(48, -1, -1):  # hourly from midnight to midnight: the rollup is read
+        m.record("api", customer="cus_1", value="1.5", timestamp=today - 3_600 * hours_ago)
+    start = today - 30 * 86_400
+    series = m.usage_series(meter.id, "cus_1", start, today + 86_400, value_grouping_window="hour")
+    assert sum(value for _, value in series) == Decimal("73.5")
+    assert [value for _, value in series[: 27 * 24]] == [Decimal(0)] * (27 * 24)
+    stream = m.storage._find_stream(meter.id, "cus_1")  # type: ignore[attr-defined]
+    assert sorted(stream.rollup.days) == [today - 2 * 86_400, today - 86_400, today]

@@ -194,10 +194,14 @@ class _Stream:
             rollup = self.rollup = _Rollup(aggregation)
         days, add, initial = rollup.days, aggregation.add, rollup.initial
         end, first_day = start + step * count, start - start % DAY
+        first_event, last_event = self.keys[0] >> _SEQ_BITS, self.keys[-1] >> _SEQ_BITS
+        no_events = [initial] * (DAY // HOUR)
         hours: list[Any] = []
         for day in range(first_day, end, DAY):
             states = days.get(day)
-            if states is None:
+            if states is None and (day + DAY <= first_event or day > last_event):
+                states = no_events  # outside the stream's events: nothing worth keeping
+            elif states is None:
                 states = days[day] = [initial] * (DAY // HOUR)
                 for timestamp, seq, value in self.counted(day, day + DAY):
                     hour = timestamp % DAY // HOUR
@@ -356,7 +360,7 @@ class MemoryStorage(Storage):
         high = end if stream.window is None else window_start(end - 1, size) + size
         events = stream.count(low, high)
         aligned = start % HOUR == 0 and step % HOUR == 0
-        if aligned and events >= _ROLLUP_DENSITY * len(stream.span(start, end, HOUR)):
+        if aligned and events and events >= _ROLLUP_DENSITY * len(stream.span(start, end, HOUR)):
             return stream.rollup_windows(aggregation, start, step, count)
         states: list[Any] = [_UNTOUCHED] * count  # each window's state, once it has events
         if stream.window is None:  # a raw range folded event by event
