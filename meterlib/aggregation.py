@@ -49,6 +49,7 @@ EXACT = Context(prec=400, traps=[Inexact, InvalidOperation, Overflow, DivisionBy
 _exact_add = EXACT.add  # bound once: summaries call it per event
 SMALL_COUNTS = tuple(Decimal(count) for count in range(1024))
 """Shared (immutable) `Decimal` results of the usual small window counts."""
+_SHARED_COUNTS = len(SMALL_COUNTS)
 
 
 @runtime_checkable
@@ -132,7 +133,7 @@ class Count:
 
     def result(self, state: int) -> Decimal:
         """The count as a Decimal."""
-        return SMALL_COUNTS[state] if state < len(SMALL_COUNTS) else Decimal(state)
+        return SMALL_COUNTS[state] if state < _SHARED_COUNTS else Decimal(state)
 
 
 LastState = tuple[int, int, Decimal] | None
