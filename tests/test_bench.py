@@ -47,6 +47,7 @@ def test_quick_benchmark_runs_and_cross_checks_answers(tmp_path: Path) -> None:
         ({"payload": {"stripe_customer_id": "cus_1"}}, "payload"),
         ({"payload": {"stripe_customer_id": " ", "value": "1"}}, "payload"),
         ({"payload": {"stripe_customer_id": "cus_1", "value": "abc"}}, "value"),
+        ({"payload": {"stripe_customer_id": "cus_1", "value": "1" * 16}}, "value"),
         ({"identifier": ""}, "identifier"),
         ({"identifier": "x" * 101}, "identifier"),
         ({"timestamp": data.END + 301}, "timestamp"),

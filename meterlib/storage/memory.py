@@ -100,14 +100,15 @@ class _Stream:
         rollup = self.rollup
         if rollup is None:
             return
-        hours = rollup.days.get(timestamp - timestamp % DAY)
+        day = timestamp - timestamp % DAY
+        hours = rollup.days.get(day)
         if hours is None:
             return
         if latest and self.window is None:  # the latest event of its hour: fold it in
             hour, seq = timestamp % DAY // HOUR, key & _SEQ_MASK
             hours[hour] = rollup.aggregation.add(hours[hour], timestamp, seq, self.values[seq])
         else:
-            del rollup.days[timestamp - timestamp % DAY]
+            del rollup.days[day]
 
     def remove(self, key: int) -> None:
         self._sorted().remove(key)
