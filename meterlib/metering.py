@@ -501,25 +501,31 @@ class MeterEvents:
         >>> # rejected = [(r.index, r.error.code) for r in results.errors]
         """
         outcomes: list[NewEvent | InvalidRequestError] = []
+        valid: list[NewEvent] = []
         accepting: _Accepting = {}
+        common_item = rules.common_item
         with self._m._lock:
             now = self._m._now()
             for index, item in enumerate(events):
-                try:
-                    arguments = rules.event_arguments(item, index)
-                    outcomes.append(self._validate(*arguments, now=now, accepting=accepting))
-                except InvalidRequestError as error:
-                    outcomes.append(error)
-            valid = [outcome for outcome in outcomes if type(outcome) is NewEvent]
-            stored = iter(
-                self._m.storage.add_events(valid, duplicate_after=rules.duplicate_cutoff(now))
-            )
-        for index, outcome in enumerate(outcomes):
-            if type(outcome) is NewEvent and next(stored) is None:
-                try:
-                    rules.duplicate_identifier(outcome.identifier)
-                except InvalidRequestError as error:
-                    outcomes[index] = error
+                event = common_item(item, accepting, now)
+                if event is None:  # the item's first event name, or not the common shape
+                    try:
+                        arguments = rules.event_arguments(item, index)
+                        event = self._validate(*arguments, now=now, accepting=accepting)
+                    except InvalidRequestError as error:
+                        outcomes.append(error)
+                        continue
+                outcomes.append(event)
+                valid.append(event)
+            stored = self._m.storage.add_events(valid, duplicate_after=rules.duplicate_cutoff(now))
+        if None in stored:
+            seqs = iter(stored)
+            for index, outcome in enumerate(outcomes):
+                if type(outcome) is NewEvent and next(seqs) is None:
+                    try:
+                        rules.duplicate_identifier(outcome.identifier)
+                    except InvalidRequestError as error:
+                        outcomes[index] = error
         return MeterEventResults(outcomes, livemode=self._m.livemode)
 
     def _validate(

@@ -491,6 +491,24 @@ def _common_event(
     return event
 
 
+def common_item(
+    item: object, accepting: Mapping[str, tuple[Meter, object]], now: int
+) -> NewEvent | None:
+    """A batch item's event, if `accepting` has its meter and `_common_event` accepts it.
+
+    This only accepts, never rejects (the caller then checks the item rule by rule): one call
+    per item of the common shape instead of `event_arguments` and `validate_event`.
+    """
+    if type(item) is not dict or not _EVENT_ARGUMENT_SET.issuperset(item):
+        return None
+    name = item.get("event_name")
+    known = accepting.get(name) if type(name) is str else None
+    if known is None:
+        return None
+    get = item.get
+    return _common_event(known[0], get("payload"), get("identifier"), get("timestamp"), now)
+
+
 def check_event_timestamp(timestamp: int, now: int) -> None:
     """At most 35 days in the past and 5 minutes in the future, both bounds inclusive."""
     if timestamp < now - PAST_LIMIT:

@@ -29,6 +29,29 @@ def test_a_full_store_refuses_events_and_stays_as_it_was(monkeypatch: pytest.Mon
     assert m.storage.find_event("c") is None
 
 
+def test_a_batch_that_would_overfill_the_store_is_refused_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch with more events than the store has room for: storage_full, none of it stored."""
+    monkeypatch.setattr(memory_module, "_MAX_EVENTS", 3)
+    m = Metering(clock=ManualClock(NOW))
+    m.meters.create(display_name="API", event_name="api", default_aggregation={"formula": "sum"})
+    m.record("api", customer="cus_1", value=1, identifier="a")
+    batch = [
+        {
+            "event_name": "api",
+            "payload": {"stripe_customer_id": "cus_1", "value": "1"},
+            "identifier": identifier,
+        }
+        for identifier in ("b", "c", "d")
+    ]
+    with pytest.raises(StorageError) as info:
+        m.meter_events.create_many(batch)
+    assert info.value.code == "storage_full"
+    assert [m.storage.find_event(identifier) for identifier in "bcd"] == [None, None, None]
+    assert m.meter_events.create_many(batch[:2]).ok
+
+
 def test_rollups_keep_only_the_days_among_a_streams_events() -> None:
     """A long hourly range reads days without events as empty, and keeps no rollup for them."""
     m = Metering(clock=ManualClock(NOW))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -448,3 +449,52 @@ def test_common_shape_takes_the_fast_path() -> None:
             Decimal("412.07"),
             NOW if timestamp is None else timestamp,
         )
+
+
+VALID_ITEM: dict[str, Any] = {
+    "event_name": "api",
+    "payload": {"stripe_customer_id": "cus_1", "value": "1.5"},
+    "identifier": "req_1",
+    "timestamp": NOW,
+}
+
+
+@given(
+    changes=st.dictionaries(
+        st.sampled_from([*VALID_ITEM, "x"]),
+        st.sampled_from(["other", ["api"], "api"]) | JUNK,
+        max_size=2,
+    ),
+    dropped=st.sets(st.sampled_from(sorted(VALID_ITEM))),
+    as_mapping=st.booleans(),
+)
+@example(changes={"event_name": ["api"]}, dropped=set(), as_mapping=False)
+@example(changes={"x": None}, dropped=set(), as_mapping=False)
+@example(changes={"event_name": "other"}, dropped=set(), as_mapping=False)
+@example(changes={}, dropped={"event_name"}, as_mapping=False)
+@settings(max_examples=300)
+def test_batch_fast_path_accepts_only_what_every_rule_accepts(
+    changes: dict[str, Any], dropped: set[str], as_mapping: bool
+) -> None:
+    """A batch item takes the fast path only as the event the full rules make of it."""
+    fields = {**VALID_ITEM, **changes}
+    item: object = {key: value for key, value in fields.items() if key not in dropped}
+    if as_mapping:
+        item = MappingProxyType(item)  # type: ignore[arg-type]
+    fast = validation.common_item(item, {"api": (METER, Sum())}, NOW)
+    if fast is None:
+        return
+    name, payload, identifier, timestamp = validation.event_arguments(item, 0)
+    assert name == METER.event_name
+    full = validate_event(
+        METER, Sum(), payload=payload, identifier=identifier, timestamp=timestamp, now=NOW
+    )
+    assert fast == full
+
+
+def test_batch_fast_path_takes_the_common_item() -> None:
+    """A dict of the four arguments whose event name has a known meter: its event, at once."""
+    event = validation.common_item(VALID_ITEM, {"api": (METER, Sum())}, NOW)
+    assert event is not None
+    assert (event.meter_id, event.customer, event.value) == ("mtr_1", "cus_1", Decimal("1.5"))
+    assert validation.common_item(VALID_ITEM, {}, NOW) is None

@@ -278,27 +278,40 @@ class MemoryStorage(Storage):
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
         """Store the event unless its identifier is still taken. O(log n)."""
-        meter_id, _, customer, identifier, timestamp, created, value, _ = event
-        previous = self._by_identifier.get(identifier)
-        if previous is not None and self._created[previous & _SEQ_MASK] > duplicate_after:
-            return None
-        customers = self._streams.get(meter_id)
-        stream = None if customers is None else customers.get(customer)
-        if stream is None:
-            stream = self._new_stream(meter_id, customer)
-        seq = len(self._values)
-        if seq >= _MAX_EVENTS:
+        return self.add_events((event,), duplicate_after=duplicate_after)[0]
+
+    def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
+        """Store each event whose identifier is free (None for the others). O(k log n).
+
+        A batch that would not fit is refused whole. One loop, no call per event: this is the
+        bulk ingest path (and `add_event`'s, for a batch of one).
+        """
+        values, keys, created_column = self._values, self._keys, self._created
+        stream_of, by_identifier, streams = self._stream_of, self._by_identifier, self._streams
+        if len(values) + len(events) > _MAX_EVENTS:
             raise StorageError(
                 f"the memory store holds at most {_MAX_EVENTS} events", code="storage_full"
             )
-        key = timestamp << _SEQ_BITS | seq
-        self._values.append(value)
-        self._keys.append(key)
-        self._created.append(created)
-        self._stream_of.append(stream)
-        self._by_identifier[identifier] = key
-        stream.add(key)
-        return seq
+        results: list[int | None] = []
+        for meter_id, _, customer, identifier, timestamp, created, value, _ in events:
+            previous = by_identifier.get(identifier)
+            if previous is not None and created_column[previous & _SEQ_MASK] > duplicate_after:
+                results.append(None)
+                continue
+            customers = streams.get(meter_id)
+            stream = None if customers is None else customers.get(customer)
+            if stream is None:
+                stream = self._new_stream(meter_id, customer)
+            seq = len(values)
+            key = timestamp << _SEQ_BITS | seq
+            values.append(value)
+            keys.append(key)
+            created_column.append(created)
+            stream_of.append(stream)
+            by_identifier[identifier] = key
+            stream.add(key)
+            results.append(seq)
+        return results
 
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier. O(1)."""
