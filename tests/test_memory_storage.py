@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 import meterlib.storage.memory as memory_module
-from meterlib import ManualClock, Metering, StorageError
+from meterlib import ConfigurationError, ManualClock, Metering, StorageError
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -68,3 +68,58 @@ def test_rollups_keep_only_the_days_among_a_streams_events() -> None:
     assert [value for _, value in series[: 27 * 24]] == [Decimal(0)] * (27 * 24)
     stream = m.storage._find_stream(meter.id, "cus_1")  # type: ignore[attr-defined]
     assert sorted(stream.rollup.days) == [today - 2 * 86_400, today - 86_400, today]
+
+
+def test_rollups_keep_the_most_recently_read_days_within_the_budget() -> None:
+    """Past ``rollup_days``, the least recently read (stream, day) rollups are dropped."""
+    m = Metering(storage="memory://?rollup_days=3", clock=ManualClock(NOW))
+    meter = m.meters.create(
+        display_name="API", event_name="api", default_aggregation={"formula": "sum"}
+    )
+    now = int(NOW.timestamp())
+    today = now - now % 86_400
+    days = [today - 86_400 * back for back in (4, 3, 2, 1)]
+    for day in days:
+        for hour in range(24):  # dense enough for the rollup to be read
+            for customer in ("cus_a", "cus_b"):
+                m.record("api", customer=customer, value="2", timestamp=day + 3_600 * hour)
+
+    def read(customer: str, first: int) -> Decimal:
+        series = m.usage_series(meter.id, customer, first, today, value_grouping_window="hour")
+        return sum((value for _, value in series), Decimal(0))
+
+    def kept(customer: str) -> list[int]:
+        return sorted(m.storage._find_stream(meter.id, customer).rollup.days)  # type: ignore[attr-defined]
+
+    assert read("cus_a", days[0]) == Decimal(192)
+    assert kept("cus_a") == days[1:]
+    assert read("cus_b", days[2]) == Decimal(96)
+    assert (kept("cus_a"), kept("cus_b")) == ([days[3]], days[2:])
+    assert read("cus_a", days[0]) == Decimal(192)  # dropped days are rebuilt
+    assert (kept("cus_a"), kept("cus_b")) == (days[1:], [])
+
+
+def test_rollup_days_zero_keeps_no_rollups() -> None:
+    """``memory://?rollup_days=0`` folds every query's events and keeps nothing."""
+    m = Metering(storage="memory://?rollup_days=0", clock=ManualClock(NOW))
+    meter = m.meters.create(
+        display_name="API", event_name="api", default_aggregation={"formula": "sum"}
+    )
+    for minute in range(0, 600, 5):
+        m.record("api", customer="cus_1", value="1", timestamp=NOW - timedelta(minutes=minute))
+    start = NOW.replace(hour=0)
+    end = NOW.replace(hour=13)
+    series = m.usage_series(meter.id, "cus_1", start, end, value_grouping_window="hour")
+    assert sum(value for _, value in series) == Decimal(120)
+    assert m.storage._find_stream(meter.id, "cus_1").rollup is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "url", ["memory://?rollup_day=5", "memory://?rollup_days=-1", "memory://?rollup_days=1.5"]
+)
+def test_bad_memory_url_options_raise_configuration_error(url: str) -> None:
+    """An unknown memory URL option or a rollup budget that is not a whole number: by name."""
+    with pytest.raises(ConfigurationError) as raised:
+        Metering(storage=url)
+    assert raised.value.code == "storage_url_invalid"
+    assert "rollup_day" in raised.value.message

@@ -98,8 +98,13 @@ def _check(m: Metering, meter_ids: list[str], offset: int) -> None:
 
 @pytest.mark.parametrize(
     ("url", "rollup_density"),
-    [("memory://", 0), ("memory://", memory_module._ROLLUP_DENSITY), ("sqlite://", 0)],
-    ids=["memory-rollups", "memory-adaptive", "sqlite"],
+    [
+        ("memory://", 0),
+        ("memory://", memory_module._ROLLUP_DENSITY),
+        ("memory://?rollup_days=2", 0),
+        ("sqlite://", 0),
+    ],
+    ids=["memory-rollups", "memory-adaptive", "memory-2-days", "sqlite"],
 )
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(script=operations)
