@@ -8,7 +8,8 @@ Each (meter, customer) has a `_Stream` of its live (non-cancelled) events, sorte
 * an hourly rollup: the formula's state of each hour of the events that count (every live event,
   or the survivors), built a UTC day at a time by the first query that reads that day, kept up
   to date by events appended in time order, and dropped for a day that gets a late event, a
-  pre-aggregation survivor or a cancel (the next query rebuilds it).
+  pre-aggregation survivor or a cancel (the next query rebuilds it); past `ROLLUP_DAYS`
+  (stream, day) rollups, the least recently read days are dropped too.
 
 Memory is under 400 bytes an event, half of it the identifier string and the `Decimal` value
 (plus, once queried, a rollup of about 250 bytes a day and a state per non-empty hour):
