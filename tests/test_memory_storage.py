@@ -70,9 +70,9 @@ def test_rollups_keep_only_the_days_among_a_streams_events() -> None:
     assert sorted(stream.rollup.days) == [today - 2 * 86_400, today - 86_400, today]
 
 
-def test_rollups_keep_the_most_recently_read_days_within_the_budget() -> None:
-    """Past ``rollup_days``, the least recently read (stream, day) rollups are dropped."""
-    m = Metering(storage="memory://?rollup_days=3", clock=ManualClock(NOW))
+def test_rollups_keep_the_most_recently_read_streams_within_the_budget() -> None:
+    """Past ``rollup_days`` kept days, the least recently read streams lose their rollups."""
+    m = Metering(storage="memory://?rollup_days=5", clock=ManualClock(NOW))
     meter = m.meters.create(
         display_name="API", event_name="api", default_aggregation={"formula": "sum"}
     )
@@ -88,15 +88,16 @@ def test_rollups_keep_the_most_recently_read_days_within_the_budget() -> None:
         series = m.usage_series(meter.id, customer, first, today, value_grouping_window="hour")
         return sum((value for _, value in series), Decimal(0))
 
-    def kept(customer: str) -> list[int]:
-        return sorted(m.storage._find_stream(meter.id, customer).rollup.days)  # type: ignore[attr-defined]
+    def kept(customer: str) -> list[int] | None:
+        rollup = m.storage._find_stream(meter.id, customer).rollup  # type: ignore[attr-defined]
+        return None if rollup is None else sorted(rollup.days)
 
+    assert (read("cus_a", days[1]), read("cus_b", days[2])) == (Decimal(144), Decimal(96))
+    assert (kept("cus_a"), kept("cus_b")) == (days[1:], days[2:])  # 5 days: within the budget
     assert read("cus_a", days[0]) == Decimal(192)
-    assert kept("cus_a") == days[1:]
-    assert read("cus_b", days[2]) == Decimal(96)
-    assert (kept("cus_a"), kept("cus_b")) == ([days[3]], days[2:])
-    assert read("cus_a", days[0]) == Decimal(192)  # dropped days are rebuilt
-    assert (kept("cus_a"), kept("cus_b")) == (days[1:], [])
+    assert (kept("cus_a"), kept("cus_b")) == (days, None)
+    assert read("cus_b", days[2]) == Decimal(96)  # rebuilt
+    assert (kept("cus_a"), kept("cus_b")) == (None, days[2:])
 
 
 def test_rollup_days_zero_keeps_no_rollups() -> None:

@@ -9,7 +9,7 @@ Each (meter, customer) has a `_Stream` of its live (non-cancelled) events, sorte
   or the survivors), built a UTC day at a time by the first query that reads that day, kept up
   to date by events appended in time order, and dropped for a day that gets a late event, a
   pre-aggregation survivor or a cancel (the next query rebuilds it); past `ROLLUP_DAYS`
-  (stream, day) rollups, the least recently read days are dropped too.
+  (stream, day) rollups, the streams least recently read lose theirs.
 
 Memory is under 400 bytes an event, half of it the identifier string and the `Decimal` value
 (plus, once queried, a rollup of about 250 bytes a day and a state per non-empty hour):
@@ -43,13 +43,14 @@ _ROLLUP_DENSITY = 0.5
 Folding an event costs about what reading three hours does (callgrind), and the first read of a
 day folds its events anyway."""
 ROLLUP_DAYS = 32_768
-"""How many (stream, day) rollups the store keeps by default; the least recently read go first.
+"""How many (stream, day) rollups the store keeps by default; the least recently read streams
+lose theirs first.
 
 A day of 24 hourly states takes up to ~2.7 KB for the built-in formulas (~2 KB for a sum meter
 at 1.4 events an hour), so rollups stay under ~90 MB: the 30-day months of ~1,000 customers,
-which a 1,000-customer sweep reads again and again (10x faster than refolding). Set it with
-``memory://?rollup_days=N``; 0 keeps none. A sweep over more days than the budget rebuilds its
-days every time, which costs ~1.6x folding them."""
+which a 1,000-customer sweep then reads 7x faster than it folds their events. Set it with
+``memory://?rollup_days=N``; 0 keeps none. A sweep over more days than the budget rebuilds them
+every time, at about the cost of folding."""
 _SEQ_BITS = 32
 _SEQ_MASK = (1 << _SEQ_BITS) - 1
 _MAX_EVENTS = 1 << _SEQ_BITS
@@ -240,8 +241,9 @@ class MemoryStorage(Storage):
 
     def __init__(self, url: str = "memory://") -> None:
         self._rollup_days_max = _rollup_days_option(url)
-        # (stream, day) of the rollup days queries read, least recently read first
-        self._rollup_reads: OrderedDict[tuple[_Stream, int], None] = OrderedDict()
+        # streams with rollups, least recently read first, each with its days when last read
+        self._rollup_days: OrderedDict[_Stream, int] = OrderedDict()
+        self._rollup_days_total = 0
         self._meters: dict[str, Meter] = {}
         self._meter_order: list[str] = []
         self._meter_by_event_name: dict[str, str] = {}
@@ -353,23 +355,22 @@ class MemoryStorage(Storage):
         self._stream_of[seq].remove(self._keys[seq])
         return True
 
-    def _mark_read(self, stream: _Stream, start: int, end: int) -> None:
-        """Note the stream's rollup days in the range as just read; forget the oldest reads.
+    def _mark_read(self, stream: _Stream) -> None:
+        """Note the stream's rollup as just read; drop the least recently read ones past the budget.
 
-        Beyond the budget, the least recently read days are dropped; the next query that reads
-        a dropped day rebuilds it.
+        The next query that reads a dropped rollup rebuilds what it needs. Each stream counts
+        the days it had when last read: days dropped since by a late event or a cancel still
+        count until then, so the total may run high, never low.
         """
-        reads = self._rollup_reads
         assert stream.rollup is not None
-        kept = stream.rollup.days
-        for day in range(start - start % DAY, end, DAY):
-            if day in kept:
-                reads[stream, day] = None
-                reads.move_to_end((stream, day))
-        while len(reads) > self._rollup_days_max:
-            (other, day), _ = reads.popitem(last=False)
-            if other.rollup is not None:
-                other.rollup.days.pop(day, None)
+        kept, days = self._rollup_days, len(stream.rollup.days)
+        self._rollup_days_total += days - kept.get(stream, 0)
+        kept[stream] = days
+        kept.move_to_end(stream)
+        while self._rollup_days_total > self._rollup_days_max:
+            dropped, days = kept.popitem(last=False)
+            self._rollup_days_total -= days
+            dropped.rollup = None
 
     def _find_stream(self, meter_id: str, customer: str) -> _Stream | None:
         customers = self._streams.get(meter_id)
@@ -413,7 +414,7 @@ class MemoryStorage(Storage):
             and events >= _ROLLUP_DENSITY * len(stream.span(start, end, HOUR))
         ):
             windows = stream.rollup_windows(aggregation, start, step, count)
-            self._mark_read(stream, start, end)
+            self._mark_read(stream)
             return windows
         states: list[Any] = [_UNTOUCHED] * count  # each window's state, once it has events
         if stream.window is None:  # a raw range folded event by event
