@@ -40,7 +40,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from meterlib.errors import ConfigurationError
+from meterlib.errors import ConfigurationError, describe
 
 S = TypeVar("S")
 ZERO = Decimal(0)
@@ -183,30 +183,54 @@ def register_aggregation(aggregation: Aggregation[Any], *, replace: bool = False
     """
     if not isinstance(aggregation, Aggregation):
         raise ConfigurationError(
-            f"{aggregation!r} does not implement meterlib.aggregation.Aggregation",
+            f"{describe(aggregation)} does not implement meterlib.aggregation.Aggregation",
             code="aggregation_invalid",
+            param="aggregation",
         )
-    if aggregation.name in BUILTIN_FORMULAS and aggregation.name in _registry:
+    name = _formula_name(aggregation.name, "aggregation")
+    if name in BUILTIN_FORMULAS and name in _registry:
         raise ConfigurationError(
-            f"cannot replace built-in formula {aggregation.name!r}", code="aggregation_builtin"
+            f"cannot replace built-in formula {name!r}",
+            code="aggregation_builtin",
+            param="aggregation",
         )
     with _registry_lock:
-        if aggregation.name in _registry and not replace:
+        if name in _registry and not replace:
             raise ConfigurationError(
-                f"an aggregation named {aggregation.name!r} is already registered",
+                f"an aggregation named {name!r} is already registered",
                 code="aggregation_exists",
+                param="aggregation",
             )
-        _registry[aggregation.name] = aggregation
+        _registry[name] = aggregation
+
+
+_MAX_FORMULA_NAME = 100
+
+
+def _formula_name(name: object, param: str) -> str:
+    """A formula name: a plain non-empty str of at most 100 characters."""
+    text = str.__str__(name) if isinstance(name, str) else ""
+    if not 0 < len(text) <= _MAX_FORMULA_NAME:
+        raise ConfigurationError(
+            f"a formula name is a string of 1 to {_MAX_FORMULA_NAME} characters; "
+            f"got {describe(name)}",
+            code="aggregation_invalid",
+            param=param,
+        )
+    return text
 
 
 def unregister_aggregation(name: str) -> None:
     """Remove a user formula (the built-ins stay)."""
-    if name in BUILTIN_FORMULAS:
+    formula = _formula_name(name, "name")
+    if formula in BUILTIN_FORMULAS:
         raise ConfigurationError(
-            f"cannot remove built-in formula {name!r}", code="aggregation_builtin"
+            f"cannot remove built-in formula {formula!r}",
+            code="aggregation_builtin",
+            param="name",
         )
     with _registry_lock:
-        _registry.pop(name, None)
+        _registry.pop(formula, None)
 
 
 def get_aggregation(name: str) -> Aggregation[Any] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 
 class MeterlibError(Exception):
     """Base class of every error meterlib raises on purpose.
@@ -49,3 +51,42 @@ class StorageError(MeterlibError):
     """The storage backend failed (locked, corrupt or foreign file, driver error)."""
 
     http_status = 500
+
+
+_SHOWN_CHARACTERS = 40
+_SHOWN_INT_BITS = 128
+
+
+def describe(value: object) -> str:
+    """A short description of any caller value for an error message, in bounded time.
+
+    Never calls the value's own ``__repr__``/``__str__`` (a hostile or self-referencing object
+    could raise or recurse) and never prints more than a few dozen characters of it.
+
+    >>> describe("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (100 characters)"
+    >>> describe(10**5000)
+    'an int of 16610 bits'
+    >>> describe([[1]])
+    'a list'
+    """
+    if value is None or type(value) is bool:
+        return repr(value)
+    if isinstance(value, str):
+        return _describe_text(str.__str__(value))
+    if isinstance(value, int):
+        number = int.__int__(value)
+        bits = number.bit_length()
+        return str(number) if bits <= _SHOWN_INT_BITS else f"an int of {bits} bits"
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, Decimal):
+        return f"Decimal({_describe_text(Decimal.__str__(value))})"
+    name = type(value).__name__
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+def _describe_text(text: str) -> str:
+    if len(text) <= _SHOWN_CHARACTERS:
+        return repr(text)
+    return f"{text[:_SHOWN_CHARACTERS]!r}... ({len(text)} characters)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -14,7 +15,7 @@ import attrs
 
 from meterlib import validation as rules
 from meterlib.aggregation import Aggregation
-from meterlib.errors import ConfigurationError, InvalidRequestError
+from meterlib.errors import ConfigurationError, InvalidRequestError, describe
 from meterlib.model import (
     CancelSettings,
     ListObject,
@@ -32,6 +33,8 @@ from meterlib.storage import Storage, storage_from_url
 from meterlib.timeutil import Clock, SystemClock, now_seconds, to_unix_seconds
 
 T = TypeVar("T", Meter, MeterEventSummary)
+_WINDOW_START_HEX = re.compile(r"0|[1-9a-f][0-9a-f]{0,15}", re.ASCII)
+"""How a summary id spells its window's start: `format(start, "x")` of a start in 0..2**64."""
 _Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
 """Event names mapped to the active meter and aggregation that accept their events."""
 
@@ -66,13 +69,20 @@ class Metering:
     ) -> None:
         if clock is not None and not isinstance(clock, Clock):
             raise ConfigurationError(
-                f"clock must have a now() method returning an aware datetime; got {clock!r}",
+                "clock must have a now() method returning an aware datetime; "
+                f"got {describe(clock)}",
                 code="clock_invalid",
                 param="clock",
             )
+        if not isinstance(livemode, bool):
+            raise ConfigurationError(
+                f"livemode must be True or False; got {describe(livemode)}",
+                code="parameter_invalid_type",
+                param="livemode",
+            )
         self.storage = storage if isinstance(storage, Storage) else storage_from_url(storage)
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.livemode = bool(livemode)
+        self.livemode = livemode
         self._lock = threading.RLock()
         self.meters = Meters(self)
         self.meter_events = MeterEvents(self)
@@ -117,7 +127,7 @@ class Metering:
         """The aggregated value of one customer's usage in ``[start, end)``, to the second."""
         with self._lock:
             meter = self.meters.retrieve(meter_id)
-            who = rules.require_string(customer, "customer", max_length=5000)
+            who = rules.validate_customer(customer)
             begin = to_unix_seconds(start, "start")
             finish = to_unix_seconds(end, "end")
             if finish <= begin:
@@ -156,6 +166,7 @@ class Metering:
             end_time=end_time,
             value_grouping_window=value_grouping_window,
         )
+        count = rules.check_series_length(query)
         with self._lock:
             meter = self.meters.retrieve(meter_id)
             values = self.storage.summarize(
@@ -164,7 +175,7 @@ class Metering:
                 customer=query.customer,
                 start=query.start_time,
                 step=query.window,
-                count=rules.window_count(query),
+                count=count,
             )
         starts = range(query.start_time, query.end_time, query.window)
         return list(zip(starts, values, strict=False))
@@ -187,36 +198,35 @@ class Metering:
 
 
 def _page(
-    items: Sequence[T],
+    found: tuple[Sequence[T], bool] | None,
     *,
-    limit: int,
     starting_after: str | None,
     ending_before: str | None,
     url: str,
     fetch: Callable[[str | None, str | None], ListObject[T]],
 ) -> ListObject[T]:
-    """One page of `items` (already in list order) by Stripe's cursor rules."""
-    ids = [item.id for item in items]
-    cursor = starting_after if starting_after is not None else ending_before
-    if cursor is not None and cursor not in ids:
+    """The list object of a storage page (in list order, with its has_more) and its next page.
+
+    None from storage means the cursor is not in the list: ``resource_missing`` on its param.
+    """
+    if found is None:
         param = "starting_after" if starting_after is not None else "ending_before"
+        cursor = starting_after if starting_after is not None else ending_before
         rules.fail(
             f"No such object: {cursor!r}", code="resource_missing", param=param, http_status=404
         )
+    items, has_more = found
     if ending_before is not None:
-        stop = ids.index(ending_before)
-        first = max(0, stop - limit)
         return ListObject(
-            data=tuple(items[first:stop]),
-            has_more=first > 0,
+            data=tuple(items),
+            has_more=has_more,
             url=url,
             next_page=lambda page: fetch(None, page.data[0].id),
             backward=True,
         )
-    first = 0 if starting_after is None else ids.index(starting_after) + 1
     return ListObject(
-        data=tuple(items[first : first + limit]),
-        has_more=first + limit < len(items),
+        data=tuple(items),
+        has_more=has_more,
         url=url,
         next_page=lambda page: fetch(page.data[-1].id, None),
     )
@@ -346,10 +356,11 @@ class Meters:
         wanted = rules.validate_status_filter(status)
         size, after, before = rules.validate_page_params(limit, starting_after, ending_before)
         with self._m._lock:
-            meters = self._m.storage.list_meters(status=wanted)
+            found = self._m.storage.list_meters(
+                status=wanted, limit=size, starting_after=after, ending_before=before
+            )
         return _page(
-            meters,
-            limit=size,
+            found,
             starting_after=after,
             ending_before=before,
             url="/v1/billing/meters",
@@ -394,13 +405,17 @@ class Meters:
             else:
                 first, stop = 0, min(total, size)
             start = query.start_time + first * query.window
-            values = self._m.storage.summarize(
-                meter,
-                rules.aggregation_for(meter),
-                customer=query.customer,
-                start=start,
-                step=query.window,
-                count=stop - first,
+            values = (
+                self._m.storage.summarize(
+                    meter,
+                    rules.aggregation_for(meter),
+                    customer=query.customer,
+                    start=start,
+                    step=query.window,
+                    count=stop - first,
+                )
+                if stop > first
+                else []
             )
         prefix = self._summary_id_prefix(meter, query.customer, query.window)
         return ListObject(
@@ -434,10 +449,9 @@ class Meters:
     ) -> int:
         """The index of the window a summary id names within this query, or resource_missing."""
         prefix = self._summary_id_prefix(meter, query.customer, query.window)
-        try:
-            start = int(cursor.removeprefix(prefix), 16) if cursor.startswith(prefix) else -1
-        except ValueError:
-            start = -1
+        start_hex = cursor.removeprefix(prefix) if cursor.startswith(prefix) else ""
+        # only the canonical spelling an id is made with: lowercase hex without leading zeros
+        start = int(start_hex, 16) if _WINDOW_START_HEX.fullmatch(start_hex) else -1
         index, offset = divmod(start - query.start_time, query.window)
         if offset or not 0 <= index < rules.window_count(query):
             rules.fail(
@@ -500,13 +514,14 @@ class MeterEvents:
         >>> # results = m.meter_events.create_many([{"event_name": "api", "payload": {...}}])
         >>> # rejected = [(r.index, r.error.code) for r in results.errors]
         """
+        items = rules.validate_batch(events)
         outcomes: list[NewEvent | InvalidRequestError] = []
         valid: list[NewEvent] = []
         accepting: _Accepting = {}
         common_item = rules.common_item
         with self._m._lock:
             now = self._m._now()
-            for index, item in enumerate(events):
+            for index, item in enumerate(items):
                 event = common_item(item, accepting, now)
                 if event is None:  # the item's first event name, or not the common shape
                     try:
@@ -543,11 +558,11 @@ class MeterEvents:
         `accepting` caches, across a batch, the meters found to accept an event name.
         """
         known = None
-        if type(event_name) is str:
+        if rules.is_plain_name(event_name):  # safe to look up; a meter's name is valid
             known = None if accepting is None else accepting.get(event_name)
             if known is None:
                 meter = self._m.storage.get_meter_by_event_name(event_name)
-                if meter is not None and meter.status == "active":  # so event_name is valid
+                if meter is not None and meter.status == "active":
                     known = meter, rules.aggregation_for(meter)
                     if accepting is not None:
                         accepting[event_name] = known

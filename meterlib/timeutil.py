@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import NoReturn, Protocol, runtime_checkable
 
 from dateutil.parser import isoparse
 
-from meterlib.errors import InvalidRequestError
+from meterlib.errors import InvalidRequestError, describe
 
 MINUTE = 60
 HOUR = 3_600
@@ -17,6 +17,13 @@ DAY = 86_400
 
 WINDOW_SECONDS: dict[str, int] = {"hour": HOUR, "day": DAY}
 """Length of each named window (``event_time_window`` and ``value_grouping_window``)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = -62_135_596_800
+"""Unix seconds of 0001-01-01T00:00:00Z, the earliest time meterlib accepts (`datetime.min`)."""
+LATEST = 253_402_300_799
+"""Unix seconds of 9999-12-31T23:59:59Z, the latest time meterlib accepts (`datetime.max`)."""
+MAX_TIME_STRING = 64
+"""The longest ISO-8601 string parsed; longer ones are refused before any parsing."""
 
 
 @runtime_checkable
@@ -43,15 +50,20 @@ class SystemClock:
 class ManualClock:
     """A clock that moves only when told to: the way to test time-dependent rules.
 
+    It starts at, and `set` jumps to, any time input meterlib accepts (an aware datetime, an
+    ISO-8601 string with an offset, int Unix seconds), and stays within years 1 to 9999.
+
     >>> clock = ManualClock(datetime(2026, 3, 10, tzinfo=UTC))
     >>> clock.advance(90)
     >>> clock.now().isoformat()
     '2026-03-10T00:01:30+00:00'
+    >>> ManualClock("2026-03-10T12:00:00Z").unix_seconds()
+    1773144000
     """
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(self, start: datetime | int | str | None = None) -> None:
         self._lock = threading.Lock()
-        self._now = _require_aware(start if start is not None else datetime.now(UTC), "start")
+        self._now = datetime.now(UTC) if start is None else to_datetime(start, "start")
         self._seconds = _floor_seconds(self._now)
 
     def now(self) -> datetime:
@@ -60,15 +72,23 @@ class ManualClock:
             return self._now
 
     def advance(self, delta: timedelta | int | float) -> None:
-        """Move the clock forward (or back, with a negative delta) by a timedelta or seconds."""
-        step = delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
-        with self._lock:
-            self._now += step
-            self._seconds = _floor_seconds(self._now)
+        """Move the clock forward (or back, with a negative delta) by a timedelta or seconds.
 
-    def set(self, moment: datetime) -> None:
-        """Jump to an absolute, timezone-aware moment."""
-        aware = _require_aware(moment, "moment")
+        Anything else is ``parameter_invalid_type``; a NaN or infinite delta, or one that would
+        leave years 1 to 9999, is ``parameter_invalid_timestamp``, and the clock stays put.
+        """
+        step = _duration(delta, "delta")
+        with self._lock:
+            try:
+                moved = self._now + step
+            except OverflowError:
+                _invalid_time("delta", f"moves the clock outside years 1 to 9999: {step}")
+            self._now = moved
+            self._seconds = _floor_seconds(moved)
+
+    def set(self, moment: datetime | int | str) -> None:
+        """Jump to an absolute moment: an aware datetime, ISO-8601 string or Unix seconds."""
+        aware = to_datetime(moment, "moment")
         with self._lock:
             self._now = aware
             self._seconds = _floor_seconds(aware)
@@ -78,21 +98,39 @@ class ManualClock:
         return self._seconds
 
 
-def _require_aware(moment: datetime, param: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
+def _invalid_time(param: str, problem: str) -> NoReturn:
+    raise InvalidRequestError(f"{param} {problem}", code="parameter_invalid_timestamp", param=param)
+
+
+def _duration(delta: object, param: str) -> timedelta:
+    """A clock move: a timedelta, or a finite int or float number of seconds."""
+    if isinstance(delta, timedelta):
+        return timedelta(delta.days, delta.seconds, delta.microseconds)  # a plain copy
+    if isinstance(delta, bool) or not isinstance(delta, int | float):
         raise InvalidRequestError(
-            f"{param} must be timezone-aware; got a naive datetime",
-            code="parameter_invalid_timestamp",
+            f"{param} must be a timedelta or a number of seconds; got {describe(delta)}",
+            code="parameter_invalid_type",
             param=param,
         )
+    seconds = int.__int__(delta) if isinstance(delta, int) else float.__float__(delta)
+    if not abs(seconds) <= LATEST - EARLIEST:  # NaN compares False too
+        _invalid_time(param, f"moves the clock outside years 1 to 9999: {describe(delta)}")
+    return timedelta(seconds=seconds)
+
+
+def _require_aware(moment: datetime, param: str) -> datetime:
+    """A datetime as a plain aware UTC datetime; a subclass or tzinfo may be the caller's code."""
     try:
-        return moment.astimezone(UTC)
+        aware = None if moment.utcoffset() is None else moment.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59-14:00 lies past datetime.max in UTC
-        raise InvalidRequestError(
-            f"{param} is out of range: {moment.isoformat()}",
-            code="parameter_invalid_timestamp",
-            param=param,
-        ) from None
+        _invalid_time(param, "is out of range (years 1 to 9999 in UTC)")
+    except Exception:  # a caller's own tzinfo may raise anything: the input is invalid
+        _invalid_time(param, "has a tzinfo that failed to give its UTC offset")
+    if aware is None:
+        _invalid_time(param, "must be timezone-aware; got a naive datetime")
+    if type(aware) is datetime:
+        return aware
+    return datetime(*aware.timetuple()[:6], aware.microsecond, tzinfo=UTC)
 
 
 def now_seconds(clock: Clock) -> int:
@@ -105,41 +143,54 @@ def now_seconds(clock: Clock) -> int:
 def to_unix_seconds(value: object, param: str) -> int:
     """Parse a time input (int Unix seconds, aware datetime, ISO-8601 string) to Unix seconds.
 
-    Sub-second precision is floored, as Stripe's v1 timestamps are whole seconds.
+    Sub-second precision is floored, as Stripe's v1 timestamps are whole seconds. Times
+    outside years 1 to 9999 (`EARLIEST`, `LATEST`) are ``parameter_invalid_timestamp``.
 
     >>> to_unix_seconds("2026-03-10T00:00:00Z", "timestamp")
     1773100800
     """
-    if type(value) is int:
+    if type(value) is int and EARLIEST <= value <= LATEST:
         return value
     if type(value) is datetime and value.tzinfo is UTC:
         return _floor_seconds(value)  # the clocks' own answers: aware already
-    if isinstance(value, bool):
-        pass  # a bool is an int to Python, never a time to us
-    elif isinstance(value, int):
-        return value
-    elif isinstance(value, datetime):
-        aware = _require_aware(value, param)
-        return _floor_seconds(aware)
-    elif isinstance(value, str):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _unix_seconds_in_range(int.__int__(value), param)
+    return _floor_seconds(to_datetime(value, param))
+
+
+def _unix_seconds_in_range(seconds: int, param: str) -> int:
+    if not EARLIEST <= seconds <= LATEST:
+        _invalid_time(param, f"must lie in years 1 to 9999; got {describe(seconds)}")
+    return seconds
+
+
+def to_datetime(value: object, param: str) -> datetime:
+    """A time input (aware datetime, ISO-8601 string, int Unix seconds) as an aware UTC datetime.
+
+    Unlike `to_unix_seconds` it keeps sub-second parts.
+
+    >>> to_datetime(0, "start").isoformat()
+    '1970-01-01T00:00:00+00:00'
+    """
+    if isinstance(value, datetime):
+        return _require_aware(value, param)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return from_unix_seconds(_unix_seconds_in_range(int.__int__(value), param))
+    if isinstance(value, str):
+        text = str.__str__(value).strip()
         try:
-            parsed = isoparse(value.strip())
+            if len(text) > MAX_TIME_STRING:
+                raise ValueError(text)
+            parsed = isoparse(text)
         except (ValueError, OverflowError):
-            raise InvalidRequestError(
-                f"{param} must be an ISO-8601 time; got {value!r}",
-                code="parameter_invalid_timestamp",
-                param=param,
-            ) from None
-        return _floor_seconds(_require_aware(parsed, param))
+            _invalid_time(param, f"must be an ISO-8601 time; got {describe(value)}")
+        return _require_aware(parsed, param)
     raise InvalidRequestError(
         f"{param} must be Unix seconds, an aware datetime or an ISO-8601 string; "
-        f"got {type(value).__name__}",
+        f"got {describe(value)}",
         code="parameter_invalid_timestamp",
         param=param,
     )
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _floor_seconds(moment: datetime) -> int:

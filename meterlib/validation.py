@@ -9,16 +9,19 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from itertools import islice
+from types import MappingProxyType
+from typing import Any, NoReturn, TypeGuard
 
 import attrs
 
 from meterlib.aggregation import Aggregation, formula_names, get_aggregation
-from meterlib.errors import InvalidRequestError
+from meterlib.errors import InvalidRequestError, describe
 from meterlib.model import (
     AggregationSettings,
+    CancelSettings,
     CustomerMapping,
     EventTimeWindow,
     Meter,
@@ -29,6 +32,17 @@ from meterlib.timeutil import DAY, MINUTE, WINDOW_SECONDS, to_unix_seconds
 
 MAX_DISPLAY_NAME = 250
 MAX_NAME = 100
+"""Event names, identifiers and payload keys (Stripe's request limit)."""
+MAX_ID = 5_000
+"""Ids, cursors and a summary's ``customer`` (Stripe's limit for ids in paths and queries)."""
+MAX_PAYLOAD_STRING = 100
+"""Each payload value, the customer and the value included (Stripe's response schema caps them)."""
+MAX_PAYLOAD_ENTRIES = 100
+"""Entries in one payload: more is refused before any is read."""
+MAX_BATCH = 100_000
+"""Items in one ``create_many`` call."""
+MAX_WINDOWS = 100_000
+"""Windows in one ``usage_series`` call (11 years of hours)."""
 MAX_SIGNIFICANT_DIGITS = 15
 VALUE_EXPONENT_RANGE = 40
 """Values must not need digits beyond 10**±40, which keeps every sum exact (see aggregation)."""
@@ -45,15 +59,21 @@ def fail(message: str, *, code: str, param: str, http_status: int | None = None)
 
 
 def require_string(value: object, param: str, *, max_length: int = MAX_NAME) -> str:
-    """A required, non-empty string of at most `max_length` characters."""
+    """A required, non-empty string of at most `max_length` characters, as a plain `str`.
+
+    A `str` subclass is copied into a plain `str`, so no caller code (``__hash__``, ``__eq__``)
+    runs later; text no backend can store (`check_text`) is refused.
+    """
     if value is None:
         fail(f"missing required param: {param}", code="parameter_missing", param=param)
-    if not isinstance(value, str):
-        fail(
-            f"{param} must be a string, got {type(value).__name__}",
-            code="parameter_invalid_type",
-            param=param,
-        )
+    if type(value) is not str:
+        if not isinstance(value, str):
+            fail(
+                f"{param} must be a string, got {type(value).__name__}",
+                code="parameter_invalid_type",
+                param=param,
+            )
+        value = str.__str__(value)
     if not value:
         fail(f"{param} must not be empty", code="parameter_invalid_string_empty", param=param)
     if not value.strip():
@@ -64,35 +84,97 @@ def require_string(value: object, param: str, *, max_length: int = MAX_NAME) -> 
             code="parameter_invalid_string_length",
             param=param,
         )
+    return check_text(value, param)
+
+
+def check_text(value: str, param: str) -> str:
+    """`value`, if every backend can store it: no NUL character and no lone surrogate.
+
+    Such strings cannot be encoded as UTF-8 (surrogates) or stored as text by PostgreSQL (NUL),
+    so they are ``parameter_invalid_string`` on every backend alike.
+    """
+    if "\x00" in value:
+        fail(
+            f"{param} must not contain NUL characters",
+            code="parameter_invalid_string",
+            param=param,
+        )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            fail(
+                f"{param} must be valid Unicode text; it holds a lone surrogate",
+                code="parameter_invalid_string",
+                param=param,
+            )
     return value
 
 
-def _settings(value: object, param: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
-    """A nested settings hash given as a mapping or as our own attrs object."""
-    if attrs.has(type(value)):
-        value = attrs.asdict(value)  # type: ignore[arg-type]
+_SETTINGS_CLASSES = (AggregationSettings, CustomerMapping, ValueSettings, CancelSettings)
+
+
+def entries(value: object, param: str, *, limit: int) -> list[tuple[object, object]]:
+    """The first ``limit + 1`` ``(key, value)`` pairs of a caller's mapping (more means too many).
+
+    A mapping that is not a dict is the caller's own code: one that fails to give its items is
+    ``parameter_invalid_type``, as a value that is no mapping at all is.
+    """
+    if type(value) is dict or type(value) is MappingProxyType:
+        return list(islice(value.items(), limit + 1))
     if not isinstance(value, Mapping):
         fail(
             f"{param} must be a mapping, got {type(value).__name__}",
             code="parameter_invalid_type",
             param=param,
         )
-    for key in value:
+    try:
+        pairs = list(islice(value.items(), limit + 1))
+    except Exception as error:  # the caller's own mapping failed to give its items
+        raise InvalidRequestError(
+            f"{param} could not be read as a mapping: {type(error).__name__}",
+            code="parameter_invalid_type",
+            param=param,
+        ) from error
+    return pairs
+
+
+def _key(key: object, param: str) -> str:
+    """A mapping key as a plain str; anything else is an unknown param."""
+    if type(key) is str:
+        return key
+    if isinstance(key, str):
+        return str.__str__(key)
+    fail(
+        f"unknown param: {param}[{describe(key)}] (keys are strings)",
+        code="parameter_unknown",
+        param=param,
+    )
+
+
+def _settings(value: object, param: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """A nested settings hash given as a mapping or as our own settings object, as a dict."""
+    if isinstance(value, _SETTINGS_CLASSES):
+        value = attrs.asdict(value)
+    settings: dict[str, Any] = {}
+    for raw_key, item in entries(value, param, limit=len(allowed)):
+        key = _key(raw_key, param)
         if key not in allowed:
-            fail(
-                f"unknown param: {param}[{key}]", code="parameter_unknown", param=f"{param}[{key}]"
-            )
-    return value
+            shown = f"{param}[{key if len(key) <= MAX_NAME else key[:MAX_NAME] + '...'}]"
+            fail(f"unknown param: {shown}", code="parameter_unknown", param=shown)
+        settings[key] = item
+    return settings
 
 
 def _enum(value: object, param: str, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
+    text = str.__str__(value) if isinstance(value, str) else None
+    if text is None or text not in allowed:
         fail(
-            f"{param} must be one of {', '.join(allowed)}; got {value!r}",
+            f"{param} must be one of {', '.join(allowed)}; got {describe(value)}",
             code="parameter_invalid_enum",
             param=param,
         )
-    return value
+    return text
 
 
 @attrs.frozen(kw_only=True)
@@ -174,7 +256,7 @@ def validate_display_name(value: object) -> str:
 
 def validate_meter_id(value: object, param: str = "id") -> str:
     """A meter id: a non-empty string."""
-    return require_string(value, param, max_length=5000)
+    return require_string(value, param, max_length=MAX_ID)
 
 
 def validate_status_filter(value: object) -> str | None:
@@ -186,9 +268,10 @@ def validate_page_params(
     limit: object, starting_after: object, ending_before: object
 ) -> tuple[int, str | None, str | None]:
     """``limit`` in 1..100 and at most one cursor."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+    size = None if isinstance(limit, bool) or not isinstance(limit, int) else int.__int__(limit)
+    if size is None or not 1 <= size <= MAX_LIMIT:
         fail(
-            f"limit must be an integer from 1 to {MAX_LIMIT}; got {limit!r}",
+            f"limit must be an integer from 1 to {MAX_LIMIT}; got {describe(limit)}",
             code="parameter_invalid_integer",
             param="limit",
         )
@@ -201,14 +284,14 @@ def validate_page_params(
     after = (
         None
         if starting_after is None
-        else require_string(starting_after, "starting_after", max_length=5000)
+        else require_string(starting_after, "starting_after", max_length=MAX_ID)
     )
     before = (
         None
         if ending_before is None
-        else require_string(ending_before, "ending_before", max_length=5000)
+        else require_string(ending_before, "ending_before", max_length=MAX_ID)
     )
-    return limit, after, before
+    return size, after, before
 
 
 # --- values -------------------------------------------------------------------------------
@@ -241,69 +324,116 @@ def parse_value(raw: object, param: str) -> tuple[Decimal, str]:
     return _parse_any_value(raw, param)
 
 
+_MAX_VALUE_BITS = (10 ** (VALUE_EXPONENT_RANGE + 1)).bit_length()
+"""An int of more bits is at least 10**41, out of range: refused before any conversion."""
+
+
 def _parse_any_value(raw: object, param: str) -> tuple[Decimal, str]:
-    if isinstance(raw, bool):
-        _invalid_value(raw, param)
-    if isinstance(raw, str):
-        text = raw
-        if not _DECIMAL_STRING.fullmatch(raw):
-            _invalid_value(raw, param)
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:  # an exponent beyond what `decimal` can represent
-            _invalid_value(raw, param)
-    elif isinstance(raw, int):
-        value = Decimal(raw)
-        text = str(value)  # not str(raw): Python refuses str() of ints over 4,300 digits
-    elif isinstance(raw, float):
-        if not math.isfinite(raw):
-            _invalid_value(raw, param)
-        text = repr(raw)
-        value = Decimal(text)
-    elif isinstance(raw, Decimal):
-        if not raw.is_finite():
-            _invalid_value(raw, param)
-        text, value = str(raw), raw
-    else:
-        _invalid_value(raw, param)
+    """`parse_value` for any input: the digit and range rules on its exact `Decimal`."""
+    value, text = _decimal_and_text(raw, param)
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite by now
     all_digits = "".join(map(str, digits)).lstrip("0")
     significant = all_digits.rstrip("0")
     if len(significant) > MAX_SIGNIFICANT_DIGITS:
         fail(
-            f"{param} has more than {MAX_SIGNIFICANT_DIGITS} significant digits: {text!r}",
+            f"{param} has more than {MAX_SIGNIFICANT_DIGITS} significant digits: {describe(text)}",
             code="meter_event_value_too_many_digits",
             param=param,
         )
     lowest_digit = exponent + len(all_digits) - len(significant)
     if not (lowest_digit >= -VALUE_EXPONENT_RANGE and value.adjusted() <= VALUE_EXPONENT_RANGE):
-        fail(
-            f"{param} is out of range (digits must lie within 10**±{VALUE_EXPONENT_RANGE}): "
-            f"{text!r}",
-            code="payload_invalid_value",
-            param=param,
-        )
+        _out_of_range(describe(text), param)
     return value, text
 
 
-def _invalid_value(raw: object, param: str) -> NoReturn:
+def _decimal_and_text(raw: object, param: str) -> tuple[Decimal, str]:
+    """A value input as an exact `Decimal` and its payload string; sizes are checked first."""
+    if isinstance(raw, str):
+        text = str.__str__(raw)
+        if len(text) > MAX_PAYLOAD_STRING:
+            _value_too_long(text, param)
+        if not _DECIMAL_STRING.fullmatch(text):
+            _invalid_value(raw, param)
+        try:
+            return Decimal(text), text
+        except InvalidOperation:  # an exponent beyond what `decimal` can represent
+            _invalid_value(raw, param)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        number = int.__int__(raw)
+        if number.bit_length() > _MAX_VALUE_BITS:
+            _out_of_range(describe(number), param)
+        exact = Decimal(number)
+        return exact, str(exact)
+    if isinstance(raw, float) and math.isfinite(raw):
+        text = float.__repr__(raw)
+        return Decimal(text), text
+    copied = Decimal(raw) if isinstance(raw, Decimal) else None  # a plain copy of a subclass
+    if copied is not None and copied.is_finite():
+        text = str(copied)
+        if len(text) > MAX_PAYLOAD_STRING:
+            _value_too_long(text, param)
+        return copied, text
+    _invalid_value(raw, param)
+
+
+def _value_too_long(text: str, param: str) -> NoReturn:
     fail(
-        f"{param} must be a finite decimal number; got {raw!r}",
+        f"{param} must be at most {MAX_PAYLOAD_STRING} characters, got {len(text)}",
         code="payload_invalid_value",
         param=param,
     )
 
 
-def payload_string(raw: object, param: str) -> str:
-    """A payload entry as the string Stripe keeps (ints and Decimals stringified)."""
-    if isinstance(raw, str):
-        return raw
-    if isinstance(raw, int | Decimal) and not isinstance(raw, bool):
-        return str(Decimal(raw))  # not str(raw): Python refuses str() of ints over 4,300 digits
+def _out_of_range(shown: str, param: str) -> NoReturn:
     fail(
-        f"{param} must be a string (or an int or Decimal); got {type(raw).__name__}",
-        code="parameter_invalid_type",
+        f"{param} is out of range (digits must lie within 10**±{VALUE_EXPONENT_RANGE}): {shown}",
+        code="payload_invalid_value",
+        param=param,
+    )
+
+
+def _invalid_value(raw: object, param: str) -> NoReturn:
+    fail(
+        f"{param} must be a finite decimal number; got {describe(raw)}",
+        code="payload_invalid_value",
+        param=param,
+    )
+
+
+_MAX_PAYLOAD_INT_BITS = (10**MAX_PAYLOAD_STRING).bit_length()
+"""An int of more bits has over `MAX_PAYLOAD_STRING` digits: refused before stringifying it."""
+
+
+def payload_string(raw: object, param: str) -> str:
+    """A payload entry as the plain string Stripe keeps (ints and Decimals stringified).
+
+    At most `MAX_PAYLOAD_STRING` characters, checked before an int is stringified.
+    """
+    if isinstance(raw, str):
+        text = str.__str__(raw)
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        number = int.__int__(raw)
+        if number.bit_length() > _MAX_PAYLOAD_INT_BITS:
+            _payload_string_too_long(param)
+        text = str(Decimal(number))  # not str(raw): an int subclass may print itself
+    elif isinstance(raw, Decimal):
+        text = Decimal.__str__(raw)
+    else:
+        fail(
+            f"{param} must be a string (or an int or Decimal); got {type(raw).__name__}",
+            code="parameter_invalid_type",
+            param=param,
+        )
+    if len(text) > MAX_PAYLOAD_STRING:
+        _payload_string_too_long(param)
+    return check_text(text, param)
+
+
+def _payload_string_too_long(param: str) -> NoReturn:
+    fail(
+        f"{param} must be at most {MAX_PAYLOAD_STRING} characters",
+        code="parameter_invalid_string_length",
         param=param,
     )
 
@@ -329,12 +459,49 @@ def event_arguments(item: object, index: int) -> tuple[object, object, object, o
             code="parameter_invalid_type",
             param=f"events[{index}]",
         )
-    if not _EVENT_ARGUMENT_SET.issuperset(item):
-        unknown = next(key for key in item if key not in _EVENT_ARGUMENT_SET)
-        param = f"events[{index}][{unknown}]"
-        fail(f"unknown param: {param}", code="parameter_unknown", param=param)
-    get = item.get
+    arguments = _settings(item, f"events[{index}]", EVENT_ARGUMENTS)
+    get = arguments.get
     return get("event_name"), get("payload"), get("identifier"), get("timestamp")
+
+
+def validate_batch(events: object) -> list[object]:
+    """The items of a ``create_many`` batch, at most `MAX_BATCH` of them.
+
+    A list, tuple or other iterable; not a string, bytes or a mapping, which are single values.
+    """
+    if isinstance(events, str | bytes | bytearray | Mapping) or not isinstance(events, Iterable):
+        fail(
+            f"events must be a list of events; got {describe(events)}",
+            code="parameter_invalid_type",
+            param="events",
+        )
+    if type(events) is list or type(events) is tuple:
+        items: list[object] = events if type(events) is list else list(events)
+    else:
+        try:
+            items = list(islice(events, MAX_BATCH + 1))
+        except Exception as error:  # the caller's own iterable failed to give its items
+            raise InvalidRequestError(
+                f"events could not be iterated: {type(error).__name__}",
+                code="parameter_invalid_type",
+                param="events",
+            ) from error
+    if len(items) > MAX_BATCH:
+        fail(
+            f"events must hold at most {MAX_BATCH} items per call",
+            code="parameter_invalid_length",
+            param="events",
+        )
+    return items
+
+
+def is_plain_name(value: object) -> TypeGuard[str]:
+    """Whether `value` is a plain, printable str of at most `MAX_NAME` characters.
+
+    Such a string (no NUL, no lone surrogate) is safe to look up in any backend before the full
+    string rules run.
+    """
+    return type(value) is str and len(value) <= MAX_NAME and value.isprintable()
 
 
 def validate_event_name(value: object) -> str:
@@ -357,6 +524,25 @@ def check_meter_accepts_events(meter: Meter | None, event_name: str) -> Meter:
             param="event_name",
         )
     return meter
+
+
+def _payload_key(key: object) -> str:
+    """A payload key: a plain string of at most `MAX_NAME` characters that backends can store."""
+    if type(key) is not str:
+        if not isinstance(key, str):
+            fail(
+                f"payload keys must be strings; got {describe(key)}",
+                code="parameter_invalid_type",
+                param="payload",
+            )
+        key = str.__str__(key)
+    if len(key) > MAX_NAME:
+        fail(
+            f"payload keys must be at most {MAX_NAME} characters; got {describe(key)}",
+            code="parameter_invalid_string_length",
+            param="payload",
+        )
+    return check_text(key, "payload")
 
 
 def validate_event(
@@ -389,26 +575,19 @@ def _any_event(
     """`validate_event` for any input: every rule checked one by one."""
     if payload is None:
         fail("missing required param: payload", code="parameter_missing", param="payload")
-    if not isinstance(payload, Mapping):
+    pairs = entries(payload, "payload", limit=MAX_PAYLOAD_ENTRIES)
+    if len(pairs) > MAX_PAYLOAD_ENTRIES:
         fail(
-            f"payload must be a mapping, got {type(payload).__name__}",
-            code="parameter_invalid_type",
+            f"payload must have at most {MAX_PAYLOAD_ENTRIES} entries",
+            code="parameter_invalid_length",
             param="payload",
         )
     customer_key = meter.customer_mapping.event_payload_key
     value_key = meter.value_settings.event_payload_key
     stored: dict[str, str] = {}
     value: Decimal | None = None
-    for key, raw in payload.items():
-        if type(raw) is str and type(key) is str and key != value_key:
-            stored[key] = raw  # the common case, kept as given
-            continue
-        if not isinstance(key, str):
-            fail(
-                f"payload keys must be strings; got {key!r}",
-                code="parameter_invalid_type",
-                param="payload",
-            )
+    for raw_key, raw in pairs:
+        key = _payload_key(raw_key)
         param = f"payload[{key}]"
         if key == value_key and raw is not None:
             value, stored[key] = parse_value(raw, param)
@@ -464,7 +643,13 @@ def _common_event(
         return None
     customer = payload.get(customer_key)
     raw = payload.get(value_key)
-    if not (type(customer) is str and customer.strip() and type(raw) is str):
+    if not (
+        type(customer) is str
+        and len(customer) <= MAX_PAYLOAD_STRING
+        and customer.isprintable()  # so neither NUL nor a lone surrogate (see check_text)
+        and customer.strip()
+        and type(raw) is str
+    ):
         return None
     value = _SHORT_VALUES.get(raw)
     if value is None:
@@ -478,7 +663,12 @@ def _common_event(
         ):
             return None
         value = Decimal(raw)
-    if not (type(identifier) is str and len(identifier) <= MAX_NAME and identifier.strip()):
+    if not (
+        type(identifier) is str
+        and len(identifier) <= MAX_NAME
+        and identifier.isprintable()
+        and identifier.strip()
+    ):
         return None
     if timestamp is None:
         timestamp = now
@@ -613,7 +803,7 @@ def validate_summary_params(
     *, customer: object, start_time: object, end_time: object, value_grouping_window: object
 ) -> SummaryParams:
     """Check the range: both ends given, aligned, ordered; hour/day grouping aligned to it."""
-    who = require_string(customer, "customer", max_length=5000)
+    who = validate_customer(customer)
     bounds = []
     for param, raw in (("start_time", start_time), ("end_time", end_time)):
         if raw is None:
@@ -648,9 +838,31 @@ def validate_summary_params(
     )
 
 
+def validate_customer(value: object, param: str = "customer") -> str:
+    """The customer a summary or usage query is about: a string of at most `MAX_ID` characters.
+
+    Longer than any stored customer can be (`MAX_PAYLOAD_STRING`) is allowed, as Stripe allows
+    it: such a customer simply has no usage.
+    """
+    return require_string(value, param, max_length=MAX_ID)
+
+
 def window_count(query: SummaryParams) -> int:
     """How many summaries the query has."""
     return (query.end_time - query.start_time) // query.window
+
+
+def check_series_length(query: SummaryParams) -> int:
+    """The number of windows of a ``usage_series`` call: at most `MAX_WINDOWS`."""
+    count = window_count(query)
+    if count > MAX_WINDOWS:
+        fail(
+            f"a series holds at most {MAX_WINDOWS} windows; this range has {count}: "
+            "split it, or use a longer value_grouping_window",
+            code="parameter_invalid_range",
+            param="end_time",
+        )
+    return count
 
 
 def aggregation_for(meter: Meter) -> Aggregation[Any]:

@@ -141,13 +141,28 @@ def test_fifteen_significant_digits_pass(raw: object) -> None:
         "-0.00001234567890123456",
         1_234_567_890_123_456,
         Decimal("1234567890123456"),
-        pytest.param("9" * 400, id="400 nines"),
-        pytest.param(10**5000 - 1, id="5000 nines"),
+        pytest.param("9" * 100, id="100 nines"),
+        pytest.param(10**41 - 1, id="41 nines"),
     ],
 )
 def test_sixteen_significant_digits_fail(raw: object) -> None:
     """Sixteen or more significant digits are meter_event_value_too_many_digits."""
     assert code_of(raw) == "meter_event_value_too_many_digits"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("9" * 101, id="101 nines"),
+        pytest.param("1." + "0" * 99, id="101 characters"),
+        pytest.param(Decimal("1." + "0" * 99), id="a Decimal of 101 characters"),
+        pytest.param(10**5000 - 1, id="5000 nines"),
+        pytest.param(2**137, id="past 10**41"),
+    ],
+)
+def test_values_too_large_to_parse_are_invalid(raw: object) -> None:
+    """A value string over 100 characters, or an int of 10**41 or more, is refused unparsed."""
+    assert code_of(raw) == "payload_invalid_value"
 
 
 @pytest.mark.parametrize("raw", ["1e40", "-1e40", "1e-40", "9.99e40", "0.000"])
@@ -218,9 +233,26 @@ def test_payload_string(raw: object, text: str) -> None:
     assert payload_string(raw, "payload[x]") == text
 
 
-def test_payload_string_of_a_huge_int() -> None:
-    """An int beyond Python's 4,300-digit str() limit is still stringified in full."""
-    assert payload_string(10**5000, "payload[x]") == "1" + "0" * 5000
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [(10**99, "1" + "0" * 99), (-(10**98), "-1" + "0" * 98)],
+    ids=["100 digits", "-99 digits"],
+)
+def test_payload_string_of_a_long_int(raw: int, text: str) -> None:
+    """An int of up to 100 characters is stringified in full."""
+    assert payload_string(raw, "payload[x]") == text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [10**100, -(10**99), 10**5000, 2**3_000_000, "x" * 101, Decimal("1" * 101)],
+    ids=["101 digits", "-100 digits", "10**5000", "2**3000000", "101 characters", "Decimal"],
+)
+def test_payload_string_over_100_characters_is_refused(raw: object) -> None:
+    """Payload entries are at most 100 characters, and huge ints are refused unstringified."""
+    with pytest.raises(InvalidRequestError) as info:
+        payload_string(raw, "payload[x]")
+    assert (info.value.code, info.value.param) == ("parameter_invalid_string_length", "payload[x]")
 
 
 @pytest.mark.parametrize("raw", [None, True, 1.5, [1], {"a": "b"}, b"x"], ids=repr)

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, NoReturn
+from urllib.parse import SplitResult, urlsplit
 
-from meterlib.errors import ConfigurationError
-from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
+from meterlib.errors import ConfigurationError, describe
+from meterlib.storage.base import EventRecord, NewEvent, Point, Storage, page_of
 
-__all__ = ["EventRecord", "NewEvent", "Point", "Storage", "known_schemes", "storage_from_url"]
+__all__ = [
+    "EventRecord",
+    "NewEvent",
+    "Point",
+    "Storage",
+    "known_schemes",
+    "page_of",
+    "split_storage_url",
+    "storage_from_url",
+]
+
+MAX_URL = 4_096
+"""The longest storage URL accepted (PATH_MAX on Linux)."""
 
 _BUILTIN_SCHEMES: dict[str, str] = {
     "memory": "meterlib.storage.memory:MemoryStorage",
@@ -40,13 +52,13 @@ def storage_from_url(url: str) -> Storage:
     >>> storage_from_url("memory://")  # doctest: +ELLIPSIS
     <meterlib.storage.memory.MemoryStorage object at ...>
     """
-    if not isinstance(url, str) or "://" not in url:
-        raise ConfigurationError(
-            f"storage must be a URL such as 'memory://' or a Storage instance; got {url!r}",
-            code="storage_url_invalid",
-            param="storage",
+    text = str.__str__(url) if isinstance(url, str) else ""
+    if "://" not in text:
+        _invalid_url(
+            f"storage must be a URL such as 'memory://' or a Storage instance; got {describe(url)}"
         )
-    scheme = urlsplit(url).scheme
+    url = text
+    scheme = split_storage_url(url).scheme
     target = _schemes().get(scheme)
     if target is None:
         raise ConfigurationError(
@@ -57,3 +69,27 @@ def storage_from_url(url: str) -> Storage:
     module_name, _, class_name = target.partition(":")
     factory: Any = getattr(importlib.import_module(module_name), class_name)
     return factory(url)  # type: ignore[no-any-return]
+
+
+def split_storage_url(url: str) -> SplitResult:
+    """A storage URL's parts, or ``storage_url_invalid``.
+
+    Refused: too long, not text a file system takes (a NUL or a lone surrogate), or malformed
+    (``memory://[::1``).
+
+    >>> split_storage_url("sqlite:///usage.db?timeout=5").query
+    'timeout=5'
+    """
+    if len(url) > MAX_URL:
+        _invalid_url(f"storage URLs are at most {MAX_URL} characters; got {len(url)}")
+    if "\x00" in url:
+        _invalid_url("storage URLs must not contain NUL characters")
+    try:
+        url.encode("utf-8")
+        return urlsplit(url)
+    except (UnicodeEncodeError, ValueError) as error:
+        _invalid_url(f"malformed storage URL {describe(url)}: {error}")
+
+
+def _invalid_url(message: str) -> NoReturn:
+    raise ConfigurationError(message, code="storage_url_invalid", param="storage")

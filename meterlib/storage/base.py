@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -17,7 +17,7 @@ from meterlib.aggregation import Aggregation
 from meterlib.model import Meter, NewEvent
 from meterlib.summaries import summarize_points
 
-__all__ = ["EventRecord", "NewEvent", "Point", "Storage"]
+__all__ = ["EventRecord", "NewEvent", "Point", "Storage", "page_of"]
 
 Point = tuple[int, int, Decimal | None]
 """``(timestamp, seq, value)`` of a surviving event; ``seq`` is the order of receipt."""
@@ -35,6 +35,44 @@ class EventRecord:
     timestamp: int
     created: int
     cancelled: bool
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_HasId)
+
+
+def page_of(
+    items: Sequence[_T],
+    *,
+    limit: int,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> tuple[Sequence[_T], bool] | None:
+    """A `Storage.list_meters` page of `items` (already in list order), by Stripe's cursor rules.
+
+    For a backend that lists every meter anyway: O(len(items)). ``starting_after`` pages towards
+    the end of the list, ``ending_before`` towards its start; the page itself is always in list
+    order, with whether items lie beyond it in the paging direction. None if the cursor is not
+    one of the items.
+
+    >>> from types import SimpleNamespace as Item
+    >>> page_of([Item(id="c"), Item(id="b"), Item(id="a")], limit=1, starting_after="c")
+    ([namespace(id='b')], True)
+    """
+    ids = [item.id for item in items]
+    cursor = starting_after if starting_after is not None else ending_before
+    if cursor is not None and cursor not in ids:
+        return None
+    if starting_after is None and ending_before is not None:
+        stop = ids.index(ending_before)
+        first = max(0, stop - limit)
+        return items[first:stop], first > 0
+    first = 0 if starting_after is None else ids.index(starting_after) + 1
+    return items[first : first + limit], first + limit < len(items)
 
 
 class Storage(abc.ABC):
@@ -63,8 +101,23 @@ class Storage(abc.ABC):
         """The meter that owns this event name, active or not, or None. O(1)."""
 
     @abc.abstractmethod
-    def list_meters(self, *, status: str | None) -> Sequence[Meter]:
-        """Every meter (of this status, if given), newest first. O(meters)."""
+    def list_meters(
+        self,
+        *,
+        status: str | None,
+        limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> tuple[Sequence[Meter], bool] | None:
+        """One page of the meters (of this status, if given) in list order, newest first.
+
+        Without a cursor, the first `limit` meters; with ``starting_after``, the `limit` after
+        that meter; with ``ending_before`` (at most one cursor), the `limit` just before it.
+        Returns the page, still newest first, and whether more meters lie beyond it in the
+        direction of paging (after it; before it for ``ending_before``), or None if the cursor
+        is not a meter of the list (with the status filter applied). O(log n + limit): walking
+        every meter page by page costs O(n). `page_of` pages a whole list, for small backends.
+        """
 
     # --- events ---------------------------------------------------------------------------
 
@@ -109,6 +162,7 @@ class Storage(abc.ABC):
     ) -> list[Decimal]:
         """Aggregated values of `count` consecutive windows of `step` seconds from `start`.
 
+        `count` may be 0 (a page past the last window): then ``[]``, whatever the storage holds.
         The default folds `scan_points` in Python; SQL backends push the formula down.
         O(log n + events in the range).
         """

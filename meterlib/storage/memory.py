@@ -6,10 +6,11 @@ Each (meter, customer) has a `_Stream` of its live (non-cancelled) events, sorte
 * pre-aggregated meters: the survivor (latest received live event) of each window, replaced by
   every newer event and recomputed from the window's events when it is cancelled;
 * an hourly rollup: the formula's state of each hour of the events that count (every live event,
-  or the survivors), built a UTC day at a time by the first query that reads that day, kept up
-  to date by events appended in time order, and dropped for a day that gets a late event, a
-  pre-aggregation survivor or a cancel (the next query rebuilds it); past `ROLLUP_DAYS`
-  (stream, day) rollups, the streams least recently read lose theirs.
+  or the survivors), built a UTC day at a time by the first query that reads that day (days
+  without events are skipped, never kept, so a query's cost follows its events, not its
+  length), kept up to date by events appended in time order, and dropped for a day that gets a
+  late event, a pre-aggregation survivor or a cancel (the next query rebuilds it); past
+  `ROLLUP_DAYS` (stream, day) rollups, the streams least recently read lose theirs.
 
 Memory is under 400 bytes an event, half of it the identifier string and the `Decimal` value
 (plus, once queried, a rollup of about 250 bytes a day and a state per non-empty hour):
@@ -26,13 +27,14 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from sortedcontainers import SortedList
 
 from meterlib.aggregation import Aggregation
-from meterlib.errors import ConfigurationError, StorageError
+from meterlib.errors import ConfigurationError, StorageError, describe
 from meterlib.model import Meter
+from meterlib.storage import split_storage_url
 from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
 from meterlib.timeutil import DAY, HOUR, WINDOW_SECONDS, window_start
 
@@ -124,19 +126,34 @@ class _Stream:
 
     def remove(self, key: int) -> None:
         self._sorted().remove(key)
+        self._forget(key)
+
+    def _forget(self, key: int) -> None:
+        """After `key` left the keys: drop its rollup day, pick its window's survivor again."""
         timestamp = key >> _SEQ_BITS
         if self.rollup is not None:
             self.rollup.days.pop(timestamp - timestamp % DAY, None)
         if self.window is None:
             return
         bucket = window_start(timestamp, self.window)
-        if self.survivors[bucket] == key:
+        if self.survivors.get(bucket) == key:
             received = self.key_range(bucket, bucket + self.window)
             latest = max(received, key=lambda other: other & _SEQ_MASK, default=None)
             if latest is None:
                 del self.survivors[bucket]
             else:
                 self.survivors[bucket] = latest
+
+    def discard(self, key: int) -> None:
+        """`remove` the key if the stream holds it: the undo of an `add` that may not have run.
+
+        Keys stay a plain list (the undo of an append deletes the last one). O(log n).
+        """
+        keys = self.keys
+        position = bisect_left(keys, key) if isinstance(keys, list) else keys.bisect_left(key)
+        if position < len(keys) and keys[position] == key:
+            del keys[position]
+            self._forget(key)
 
     def _position(self, timestamp: int) -> int:
         """How many keys lie before second `timestamp`. O(log n)."""
@@ -200,40 +217,88 @@ class _Stream:
     ) -> list[Decimal]:
         """The windows of an hour-aligned range, from the states of its hours in the rollup.
 
-        Days the rollup lacks are folded first, one pass each. O(days + hours in range) once built.
+        Only days with events are read (`_hour_runs`), folded first if the rollup lacks them:
+        once built, O(days with events in the range + windows), however long the range.
         """
         rollup = self.rollup
         if rollup is None or rollup.aggregation is not aggregation:
             rollup = self.rollup = _Rollup(aggregation)
-        days, add, initial = rollup.days, aggregation.add, rollup.initial
-        end, first_day = start + step * count, start - start % DAY
-        first_event, last_event = self.keys[0] >> _SEQ_BITS, self.keys[-1] >> _SEQ_BITS
-        no_events = [initial] * (DAY // HOUR)
-        hours: list[Any] = []
-        for day in range(first_day, end, DAY):
-            states = days.get(day)
-            if states is None and (day + DAY <= first_event or day > last_event):
-                states = no_events  # outside the stream's events: nothing worth keeping
-            elif states is None:
-                states = days[day] = [initial] * (DAY // HOUR)
-                for timestamp, seq, value in self.counted(day, day + DAY):
-                    hour = timestamp % DAY // HOUR
-                    states[hour] = add(states[hour], timestamp, seq, value)
-            hours += states
-        del hours[: (start - first_day) // HOUR]
-        del hours[(end - start) // HOUR :]
-        result = aggregation.result
+        initial, result = rollup.initial, aggregation.result
+        runs = self._hour_runs(rollup, start, start + step * count)
         if step == HOUR:  # one result call per hour, the rest in C
-            return list(map(result, hours))
+            if len(runs) == 1 and runs[0][0] == start and len(runs[0][1]) == count:
+                return list(map(result, runs[0][1]))  # events every day: the usual query
+            values = [result(initial)] * count
+            for first, hours in runs:
+                index = (first - start) // HOUR
+                values[index : index + len(hours)] = map(result, hours)
+            return values
         combine, per_window = aggregation.combine, step // HOUR
-        values = []
-        for first in range(0, len(hours), per_window):
-            state = initial
-            for hourly in hours[first : first + per_window]:
-                if hourly is not initial:  # initial() is neutral for combine: skip empty hours
-                    state = hourly if state is initial else combine(state, hourly)
-            values.append(result(state))
-        return values
+        states = [initial] * count
+        for first, hours in runs:
+            index, before = divmod((first - start) // HOUR, per_window)
+            state = states[index]  # a window may begin in an earlier run: its fold goes on
+            folded, low = [], 0  # the states of the windows this run reaches
+            # where each window's hours end in the run: the first window may start before it
+            for high in range(per_window - before, len(hours) + per_window, per_window):
+                for hourly in hours[low:high]:
+                    if hourly is not initial:  # initial() is neutral for combine: skip empty hours
+                        state = hourly if state is initial else combine(state, hourly)
+                folded.append(state)
+                state, low = initial, high
+            states[index : index + len(folded)] = folded
+        return list(map(result, states))
+
+    def _hour_runs(self, rollup: _Rollup, start: int, end: int) -> list[tuple[int, list[Any]]]:
+        """``(first hour, states)`` of each run of consecutive days with events in the range.
+
+        Runs are in time order, cut to ``[start, end)`` (hour-aligned), and cover every event
+        that counts in the range; the hours between runs have none. A day the rollup lacks is
+        folded and kept, unless it has no events: then the run ends there, and the next one
+        starts at the day of the next event (one bisection), so empty days cost nothing.
+        O(days with events in the range, plus log n for each gap and each day folded).
+        """
+        keys, days = self.keys, rollup.days
+        runs: list[tuple[int, list[Any]]] = []
+        if not keys:
+            return runs
+        first, last = keys[0] >> _SEQ_BITS, keys[-1] >> _SEQ_BITS  # (min/max calls cost more)
+        day = start if start > first else first
+        last = end - 1 if end <= last else last
+        day, stop = day - day % DAY, last - last % DAY + 1  # the days from first to last event
+        add, initial = rollup.aggregation.add, rollup.initial
+        hours: list[Any] = []
+        while True:
+            run_start = day
+            for day in range(run_start, stop, DAY):
+                states = days.get(day)
+                if states is None:
+                    # the first event from this day on (there is one: the last is not before)
+                    following = keys[self._position(day)] >> _SEQ_BITS
+                    if following >= day + DAY:  # no events this day: the run ends here
+                        break
+                    states = days[day] = [initial] * (DAY // HOUR)
+                    for timestamp, seq, value in self.counted(day, day + DAY):
+                        hour = timestamp % DAY // HOUR
+                        states[hour] = add(states[hour], timestamp, seq, value)
+                hours += states
+            else:
+                if hours:
+                    runs.append(_cut(run_start, hours, start, end))
+                return runs
+            if hours:
+                runs.append(_cut(run_start, hours, start, end))
+                hours = []
+            day = following - following % DAY
+
+
+def _cut(first: int, hours: list[Any], start: int, end: int) -> tuple[int, list[Any]]:
+    """The hours of a run that starts at `first`, cut in place to ``[start, end)``."""
+    if first < start:
+        del hours[: (start - first) // HOUR]
+        first = start
+    del hours[(end - first) // HOUR :]
+    return first, hours
 
 
 class MemoryStorage(Storage):
@@ -245,7 +310,10 @@ class MemoryStorage(Storage):
         self._rollup_days: OrderedDict[_Stream, int] = OrderedDict()
         self._rollup_days_total = 0
         self._meters: dict[str, Meter] = {}
-        self._meter_order: list[str] = []
+        self._meter_order: list[str] = []  # ids, oldest first
+        self._meter_position: dict[str, int] = {}  # id -> its index in _meter_order
+        # status -> the _meter_order indexes of the meters of that status
+        self._meter_positions_of: dict[str, SortedList] = {}
         self._meter_by_event_name: dict[str, str] = {}
         # one entry per event, indexed by seq: columns, not objects, to keep memory small
         self._stream_of: list[_Stream] = []
@@ -258,16 +326,24 @@ class MemoryStorage(Storage):
         self._streams: dict[str, dict[str, _Stream]] = {}
 
     def add_meter(self, meter: Meter) -> bool:
-        """Store a new meter unless its event name is taken. O(1)."""
+        """Store a new meter unless its event name is taken. O(log n)."""
         if meter.event_name in self._meter_by_event_name:
             return False
+        position = len(self._meter_order)
+        self._meter_positions_of.setdefault(meter.status, SortedList()).add(position)
         self._meters[meter.id] = meter
         self._meter_order.append(meter.id)
+        self._meter_position[meter.id] = position
         self._meter_by_event_name[meter.event_name] = meter.id
         return True
 
     def replace_meter(self, meter: Meter) -> None:
-        """Overwrite a stored meter. O(1)."""
+        """Overwrite a stored meter. O(1), O(log n) when its status changes."""
+        old_status = self._meters[meter.id].status
+        if meter.status != old_status:
+            position = self._meter_position[meter.id]
+            self._meter_positions_of.setdefault(meter.status, SortedList()).add(position)
+            self._meter_positions_of[old_status].remove(position)
         self._meters[meter.id] = meter
 
     def get_meter(self, meter_id: str) -> Meter | None:
@@ -279,17 +355,51 @@ class MemoryStorage(Storage):
         meter_id = self._meter_by_event_name.get(event_name)
         return None if meter_id is None else self._meters[meter_id]
 
-    def list_meters(self, *, status: str | None) -> Sequence[Meter]:
-        """Meters newest first, optionally of one status. O(meters)."""
-        newest_first = (self._meters[meter_id] for meter_id in reversed(self._meter_order))
-        return [meter for meter in newest_first if status is None or meter.status == status]
+    def list_meters(
+        self,
+        *,
+        status: str | None,
+        limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> tuple[Sequence[Meter], bool] | None:
+        """One page of meters, newest first; None if the cursor is not among them.
+
+        The cursor is found in O(1) (O(log n) with a status filter: each status keeps its
+        meters' positions in a sorted list), and the page is read from there: O(log n + limit)
+        with or without a filter.
+        """
+        order, backward = self._meter_order, starting_after is None and ending_before is not None
+        positions: Sequence[int] = (
+            range(len(order)) if status is None else self._meter_positions_of.get(status, ())
+        )
+        total = len(positions)
+        cursor = starting_after if starting_after is not None else ending_before
+        if cursor is None:
+            first, stop = 0, min(limit, total)  # list indexes: 0 is the newest
+        else:
+            position = self._meter_position.get(cursor)
+            if position is None or (status is not None and self._meters[cursor].status != status):
+                return None
+            index = total - 1 - (position if status is None else positions.index(position))
+            if backward:
+                first, stop = max(0, index - limit), index
+            else:
+                first, stop = index + 1, min(index + 1 + limit, total)
+        meters, ids = self._meters, positions[total - stop : total - first]
+        page = [meters[order[at]] for at in reversed(ids)]
+        return page, (first > 0 if backward else stop < total)
 
     def _new_stream(self, meter_id: str, customer: str) -> _Stream:
         window = self._meters[meter_id].event_time_window
         stream = _Stream(
             meter_id, customer, None if window is None else WINDOW_SECONDS[window], self._values
         )
-        self._streams.setdefault(meter_id, {})[customer] = stream
+        customers = self._streams.get(meter_id)
+        if customers is None:
+            self._streams[meter_id] = {customer: stream}
+        else:
+            customers[customer] = stream
         return stream
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
@@ -299,8 +409,10 @@ class MemoryStorage(Storage):
     def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
         """Store each event whose identifier is free (None for the others). O(k log n).
 
-        A batch that would not fit is refused whole. One loop, no call per event: this is the
-        bulk ingest path (and `add_event`'s, for a batch of one).
+        All or nothing: a batch that would not fit is refused whole, and if anything raises part
+        way (a ``created`` beyond 64 bits, an identifier that cannot be hashed, a failing
+        formula), what the batch did is undone before the exception propagates. One loop, no
+        call per event: this is the bulk ingest path (and `add_event`'s, for a batch of one).
         """
         values, keys, created_column = self._values, self._keys, self._created
         stream_of, by_identifier, streams = self._stream_of, self._by_identifier, self._streams
@@ -308,26 +420,72 @@ class MemoryStorage(Storage):
             raise StorageError(
                 f"the memory store holds at most {_MAX_EVENTS} events", code="storage_full"
             )
+        stored = len(values)
+        replaced: list[tuple[str, int]] = []  # reused identifiers, with what they pointed at
+        new_streams: list[_Stream] = []
         results: list[int | None] = []
-        for meter_id, _, customer, identifier, timestamp, created, value, _ in events:
-            previous = by_identifier.get(identifier)
-            if previous is not None and created_column[previous & _SEQ_MASK] > duplicate_after:
-                results.append(None)
-                continue
-            customers = streams.get(meter_id)
-            stream = None if customers is None else customers.get(customer)
-            if stream is None:
-                stream = self._new_stream(meter_id, customer)
-            seq = len(values)
-            key = timestamp << _SEQ_BITS | seq
-            values.append(value)
-            keys.append(key)
-            created_column.append(created)
-            stream_of.append(stream)
-            by_identifier[identifier] = key
-            stream.add(key)
-            results.append(seq)
+        try:
+            for meter_id, _, customer, identifier, timestamp, created, value, _ in events:
+                # each event's reads and arithmetic first, then its writes, the int64 column first
+                previous = by_identifier.get(identifier)
+                if previous is not None:
+                    if created_column[previous & _SEQ_MASK] > duplicate_after:
+                        results.append(None)
+                        continue
+                    replaced.append((identifier, previous))
+                customers = streams.get(meter_id)
+                stream = None if customers is None else customers.get(customer)
+                seq = len(values)
+                key = timestamp << _SEQ_BITS | seq
+                created_column.append(created)
+                values.append(value)
+                keys.append(key)
+                if stream is None:
+                    stream = self._new_stream(meter_id, customer)
+                    new_streams.append(stream)
+                stream_of.append(stream)
+                by_identifier[identifier] = key
+                stream.add(key)
+                results.append(seq)
+        except BaseException:
+            tried = [event.identifier for event in events[: len(results) + 1]]
+            self._undo_events(stored, tried, replaced, new_streams)
+            raise
         return results
+
+    def _undo_events(
+        self,
+        stored: int,
+        tried: list[str],
+        replaced: list[tuple[str, int]],
+        new_streams: list[_Stream],
+    ) -> None:
+        """Put the store back as it was with `stored` events, before a batch's failed `add_events`.
+
+        Newest first: the batch's keys leave their streams (survivors recomputed, rollup days
+        dropped for the next query to rebuild), its new streams go, the identifiers it `tried`
+        that now name one of its events are released and the `replaced` ones point where they
+        did, and every column is cut back to `stored` events.
+        """
+        keys, stream_of = self._keys, self._stream_of
+        for seq in reversed(range(stored, len(stream_of))):
+            stream_of[seq].discard(keys[seq])
+        for stream in reversed(new_streams):
+            customers = self._streams[stream.meter_id]
+            del customers[stream.customer]
+            if not customers:
+                del self._streams[stream.meter_id]
+        by_identifier = self._by_identifier
+        for identifier in tried:
+            try:
+                key = by_identifier.get(identifier)
+            except Exception:  # an identifier that cannot be hashed was never stored
+                continue
+            if key is not None and key & _SEQ_MASK >= stored:
+                del by_identifier[identifier]
+        for identifier, previous in reversed(replaced):
+            by_identifier[identifier] = previous
+        del self._values[stored:], keys[stored:], self._created[stored:], stream_of[stored:]
 
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier. O(1)."""
@@ -348,11 +506,15 @@ class MemoryStorage(Storage):
         )
 
     def cancel_event(self, seq: int) -> bool:
-        """Mark cancelled and drop from its stream. O(log n)."""
-        if seq in self._cancelled:
+        """Drop the event from its stream, then mark it cancelled. O(log n).
+
+        A seq no event has (negative ones included) is False, as SQL backends' updates are, and
+        changes nothing.
+        """
+        if seq in self._cancelled or not 0 <= seq < len(self._keys):
             return False
-        self._cancelled.add(seq)
         self._stream_of[seq].remove(self._keys[seq])
+        self._cancelled.add(seq)
         return True
 
     def _mark_read(self, stream: _Stream) -> None:
@@ -397,6 +559,8 @@ class MemoryStorage(Storage):
         once built. Others fold their events (or a pre-aggregated meter's survivors):
         O(log n + events in range).
         """
+        if count == 0:
+            return []
         empty = aggregation.result(aggregation.initial())
         stream = self._find_stream(meter.id, customer)
         if stream is None:
@@ -439,9 +603,12 @@ class MemoryStorage(Storage):
         return [empty if state is _UNTOUCHED else result(state) for state in states]
 
 
+_ROLLUP_DAYS_DIGITS = 12
+
+
 def _rollup_days_option(url: str) -> int:
     """The ``rollup_days`` option of a ``memory://`` URL (`ROLLUP_DAYS` if absent)."""
-    options = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    options = parse_qs(split_storage_url(url).query, keep_blank_values=True)
     unknown = set(options) - {"rollup_days"}
     if unknown:
         raise ConfigurationError(
@@ -450,9 +617,10 @@ def _rollup_days_option(url: str) -> int:
             param="storage",
         )
     text = options.get("rollup_days", [str(ROLLUP_DAYS)])[-1]
-    if not (text.isascii() and text.isdecimal()):
+    if not (text.isascii() and text.isdecimal() and len(text) <= _ROLLUP_DAYS_DIGITS):
         raise ConfigurationError(
-            f"rollup_days must be a whole number of days, 0 for no rollups; got {text!r}",
+            "rollup_days must be a whole number of days (at most "
+            f"{_ROLLUP_DAYS_DIGITS} digits), 0 for no rollups; got {describe(text)}",
             code="storage_url_invalid",
             param="storage",
         )

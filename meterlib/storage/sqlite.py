@@ -2,7 +2,8 @@
 
 URLs: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite://`` (in memory); query
 options ``?synchronous=full`` (survives power loss; default ``normal`` survives a killed process)
-and ``?timeout=30`` (seconds to wait for another writer's lock).
+and ``?timeout=30`` (seconds to wait for another writer's lock: a finite number from 0 to
+86400, one day; default 30).
 
 Every write is one transaction (a single statement, or ``BEGIN IMMEDIATE`` for several), so an
 acknowledged write is on disk and a failed one leaves nothing behind. Identifier uniqueness is
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,10 +26,10 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from meterlib.aggregation import EXACT, SMALL_COUNTS, ZERO, Aggregation, Count, Last, Sum
-from meterlib.errors import ConfigurationError, StorageError
+from meterlib.errors import ConfigurationError, StorageError, describe
 from meterlib.model import (
     AggregationSettings,
     CustomerMapping,
@@ -35,6 +37,7 @@ from meterlib.model import (
     StatusTransitions,
     ValueSettings,
 )
+from meterlib.storage import split_storage_url
 from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
 from meterlib.timeutil import WINDOW_SECONDS, window_start
 
@@ -43,6 +46,8 @@ UNIT_PLACES = 6
 so SQLite sums them; ``places`` (minus the exponent) lets the sum keep Python's exponent."""
 _MAX_UNITS = 2**63 - 1
 _SQL_FORMULAS: dict[type, str] = {Sum: "sum", Count: "count", Last: "last"}
+MAX_TIMEOUT = 86_400.0
+"""The longest ``?timeout=`` accepted, in seconds: a day."""
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: meters, events, identifiers.
@@ -79,6 +84,10 @@ MIGRATIONS: tuple[str, ...] = (
         INSERT OR REPLACE INTO identifiers (identifier, seq, created)
             VALUES (NEW.identifier, NEW.seq, NEW.created);
     END;
+    """,
+    # 2: the meters of one status in list order, so a filtered page reads only itself.
+    """
+    CREATE INDEX meters_by_status ON meters (status, seq);
     """,
 )
 """Forward migrations: entry N-1 brings a store from schema version N-1 to N."""
@@ -192,10 +201,10 @@ def parse_sqlite_url(url: str) -> tuple[str, dict[str, str]]:
     >>> parse_sqlite_url("sqlite:////var/lib/usage.db?synchronous=full")
     ('/var/lib/usage.db', {'synchronous': 'full'})
     """
-    parts = urlsplit(url)
+    parts = split_storage_url(url)
     if parts.scheme != "sqlite":
         raise ConfigurationError(
-            f"not a sqlite URL: {url!r}", code="storage_url_invalid", param="storage"
+            f"not a sqlite URL: {describe(url)}", code="storage_url_invalid", param="storage"
         )
     path = (parts.netloc + parts.path)[1:] if parts.path.startswith("/") else parts.netloc
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
@@ -207,6 +216,21 @@ def parse_sqlite_url(url: str) -> tuple[str, dict[str, str]]:
             param="storage",
         )
     return path or ":memory:", options
+
+
+def _timeout_option(text: str) -> float:
+    """The ``timeout`` option: finite seconds from 0 to `MAX_TIMEOUT` (nan, inf, -1 refused)."""
+    try:
+        timeout = float(text)
+    except ValueError:
+        timeout = math.nan
+    if not (math.isfinite(timeout) and 0 <= timeout <= MAX_TIMEOUT):
+        raise ConfigurationError(
+            f"timeout must be a number of seconds from 0 to {MAX_TIMEOUT:g}; got {text!r}",
+            code="storage_url_invalid",
+            param="storage",
+        )
+    return timeout
 
 
 class SQLiteStorage(Storage):
@@ -225,19 +249,21 @@ class SQLiteStorage(Storage):
                 code="storage_url_invalid",
                 param="storage",
             )
-        try:
-            timeout = float(options.get("timeout", "30"))
-        except ValueError:
-            raise ConfigurationError(
-                "timeout must be a number of seconds", code="storage_url_invalid", param="storage"
-            ) from None
+        timeout = _timeout_option(options.get("timeout", "30"))
         self.path = path
         self._meters_by_event_name: dict[str, Meter | None] = {}
         self._meters_by_id: dict[str, Meter] = {}
         self._cache_version: int | None = None
         self._lock = threading.RLock()
         self._closed = False
-        if path != ":memory:" and not Path(path).parent.is_dir():
+        try:
+            directory_exists = path == ":memory:" or Path(path).parent.is_dir()
+        except OSError as error:  # e.g. a name too long for the file system
+            raise StorageError(
+                f"the path {describe(path)} is unusable: {error.strerror}",
+                code="storage_unavailable",
+            ) from error
+        if not directory_exists:
             raise StorageError(
                 f"the directory of {path!r} does not exist", code="storage_unavailable"
             )
@@ -424,14 +450,39 @@ class SQLiteStorage(Storage):
                 raise self._storage_error(error) from error
             return self._meters_by_event_name[event_name]
 
-    def list_meters(self, *, status: str | None) -> Sequence[Meter]:
-        """Meters newest first. O(meters)."""
+    def list_meters(
+        self,
+        *,
+        status: str | None,
+        limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> tuple[Sequence[Meter], bool] | None:
+        """One page of meters, newest first, or None for a cursor not in the list. O(log n + limit).
+
+        The cursor's ``seq`` comes from the unique index on ``id``; the page is read from there
+        in ``seq`` order, one row past it to learn ``has_more``, from the rowid b-tree or, with
+        a status, ``meters_by_status``. Meters are never deleted, so a cursor's ``seq`` cannot
+        change between the two queries.
+        """
+        backward = starting_after is None and ending_before is not None
+        cursor = ending_before if backward else starting_after
         with self._connection() as db:
+            seq = None
+            if cursor is not None:
+                found = db.execute("SELECT seq, status FROM meters WHERE id = ?", (cursor,))
+                row = found.fetchone()
+                if row is None or (status is not None and row[1] != status):
+                    return None
+                seq = row[0]
             rows = db.execute(
-                "SELECT body FROM meters WHERE ? IS NULL OR status = ? ORDER BY seq DESC",
-                (status, status),
+                _meter_page_sql(status is not None, seq is not None, backward=backward),
+                {"status": status, "seq": seq, "limit": limit + 1},
             ).fetchall()
-        return [_meter_from_json(body) for (body,) in rows]
+        page = [_meter_from_json(body) for (body,) in rows[:limit]]
+        if backward:
+            page.reverse()
+        return page, len(rows) > limit
 
     # --- events ----------------------------------------------------------------------------
 
@@ -592,6 +643,8 @@ class SQLiteStorage(Storage):
 
         O(log n + events in the range), inside SQLite.
         """
+        if count == 0:
+            return []
         formula = _SQL_FORMULAS.get(type(aggregation))
         values = (
             None
@@ -652,6 +705,21 @@ class SQLiteStorage(Storage):
         for bucket, text in rows:
             values[bucket] = Decimal(text)
         return values
+
+
+@functools.cache
+def _meter_page_sql(by_status: bool, from_cursor: bool, *, backward: bool) -> str:
+    """The query of a page of meters: `limit` rows from the cursor's ``seq``, nearest first.
+
+    Forward pages run newest first (``seq`` descending) below the cursor; backward ones oldest
+    first above it (the caller reverses them). Fixed fragments only, one text per shape.
+    """
+    conditions = ["status = :status"] if by_status else []
+    if from_cursor:
+        conditions.append("seq > :seq" if backward else "seq < :seq")
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    order = "ASC" if backward else "DESC"
+    return f"SELECT body FROM meters {where}ORDER BY seq {order} LIMIT :limit"
 
 
 _ONE = Decimal(1)

@@ -151,3 +151,59 @@ def test_auto_paging_backwards_from_ending_before(m: Metering) -> None:
     page = m.meters.list(limit=2, ending_before=meters[0].id)
     assert list(page) == [meters[2], meters[1]]
     assert list(page.auto_paging_iter()) == meters[1:]
+
+
+def test_a_reactivated_meter_keeps_its_place(m: Metering) -> None:
+    """A status change moves a meter between the filtered lists at its place, not to the top."""
+    meters = make_meters(m, 5)[::-1]
+    m.meters.deactivate(meters[2].id)
+    m.meters.deactivate(meters[4].id)
+    assert list(m.meters.list(status="inactive")) == [
+        m.meters.retrieve(meters[2].id),
+        m.meters.retrieve(meters[4].id),
+    ]
+    m.meters.reactivate(meters[2].id)
+    active = [m.meters.retrieve(meter.id) for meter in meters[:4]]
+    assert list(m.meters.list(status="active")) == active
+    assert m.meters.list(status="active", limit=1, starting_after=active[1].id).data == (active[2],)
+    assert m.meters.list(status="inactive", ending_before=meters[4].id).data == ()
+
+
+def test_a_cursor_of_the_other_status_is_missing(m: Metering) -> None:
+    """A cursor that is a meter, but not one of the filtered list, is resource_missing (404)."""
+    first, _ = make_meters(m, 2)
+    m.meters.deactivate(first.id)
+    for cursor in ("starting_after", "ending_before"):
+        arguments: dict[str, Any] = {cursor: first.id}
+        with pytest.raises(InvalidRequestError) as info:
+            m.meters.list(status="active", **arguments)
+        assert (info.value.code, info.value.param, info.value.http_status) == (
+            "resource_missing",
+            cursor,
+            404,
+        )
+        assert info.value.message == f"No such object: {first.id!r}"
+
+
+@pytest.mark.parametrize("status", [None, "active", "inactive"])
+@pytest.mark.parametrize("limit", [1, 3, 100])
+def test_every_page_both_ways_equals_slicing_the_whole_list(
+    m: Metering, status: str | None, limit: int
+) -> None:
+    """From every meter, both cursors give the slice of the whole list Stripe's rules name."""
+    meters = make_meters(m, 8)
+    for meter in meters[1::3]:
+        m.meters.deactivate(meter.id)
+    whole = list(m.meters.list(status=status, limit=100))
+    for index, cursor in enumerate(whole):
+        after = m.meters.list(status=status, limit=limit, starting_after=cursor.id)
+        assert (after.data, after.has_more) == (
+            tuple(whole[index + 1 : index + 1 + limit]),
+            index + 1 + limit < len(whole),
+        )
+        before = m.meters.list(status=status, limit=limit, ending_before=cursor.id)
+        assert (before.data, before.has_more) == (
+            tuple(whole[max(0, index - limit) : index]),
+            index - limit > 0,
+        )
+    assert list(m.meters.list(status=status, limit=limit).auto_paging_iter()) == whole

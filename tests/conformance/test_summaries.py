@@ -254,6 +254,20 @@ def test_pages_backward(m: Metering, meter: Meter) -> None:
     assert page.has_more is True
 
 
+@pytest.mark.parametrize("grouping", [None, "hour", "day"])
+def test_the_page_past_either_end_is_empty(m: Metering, meter: Meter, grouping: str | None) -> None:
+    """starting_after the last window, or ending_before the first: no windows, no more pages."""
+    record(m, "2", MIDNIGHT + HOUR)
+    window = {"value_grouping_window": grouping} if grouping else {}
+    every = summaries(m, meter, MIDNIGHT, MIDNIGHT + DAY, limit=100, **window)
+    after = summaries(
+        m, meter, MIDNIGHT, MIDNIGHT + DAY, starting_after=every.data[-1].id, **window
+    )
+    before = summaries(m, meter, MIDNIGHT, MIDNIGHT + DAY, ending_before=every.data[0].id, **window)
+    assert (after.data, after.has_more, before.data, before.has_more) == ((), False, (), False)
+    assert list(after.auto_paging_iter()) == list(before.auto_paging_iter()) == []
+
+
 def test_auto_paging_iter_walks_every_window(m: Metering, meter: Meter) -> None:
     """auto_paging_iter yields every window once, in ascending start_time."""
     yesterday = MIDNIGHT - DAY

@@ -1,0 +1,50 @@
+"""A store's full state, read through the public API, to prove a failed call changed nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from meterlib import Metering
+from meterlib.storage.memory import MemoryStorage
+from meterlib.storage.sqlite import SQLiteStorage
+from meterlib.timeutil import DAY, EARLIEST, LATEST, now_seconds, window_start
+
+
+def stored_event_count(m: Metering) -> int:
+    """How many events the store holds, cancelled ones included (a backend's own count)."""
+    storage = m.storage
+    if isinstance(storage, MemoryStorage):
+        return len(storage._values)
+    if isinstance(storage, SQLiteStorage):
+        with storage._connection() as db:
+            (count,) = db.execute("SELECT COUNT(*) FROM events").fetchone()
+        return int(count)
+    raise TypeError(f"no event count for {type(storage).__name__}")
+
+
+def store_state(m: Metering, *, identifiers: Iterable[str], customers: Iterable[str]) -> Any:
+    """Meters, the events of these identifiers, and every summary shape of these customers.
+
+    Summaries are read by day over the event window, by hour over the last two days and
+    ungrouped, so a cache (the memory store's rollups) left wrong shows as well as a stored row.
+    """
+    meters = [meter.to_dict() for meter in m.meters.list(limit=100).auto_paging_iter()]
+    now = window_start(now_seconds(m.clock), DAY)
+    state: list[Any] = [meters, stored_event_count(m)]
+    state.extend(m.storage.find_event(identifier) for identifier in identifiers)
+    for meter in meters:
+        for customer in customers:
+            state.append(list(m.storage.scan_points(meter["id"], customer, EARLIEST, LATEST + 1)))
+            for window, days in (("day", 40), ("hour", 2)):
+                state.append(
+                    m.usage_series(
+                        meter["id"],
+                        customer,
+                        now - (days - 1) * DAY,
+                        now + DAY,
+                        value_grouping_window=window,
+                    )
+                )
+            state.append(m.usage(meter["id"], customer, EARLIEST, LATEST))
+    return state
