@@ -23,7 +23,7 @@ from types import MappingProxyType
 from bench import data
 from bench.baselines import Floor
 from meterlib import MeterEvent, Metering
-from meterlib.model import _EVENT_SETTERS, _new
+from meterlib.model.v1 import _EVENT_SETTERS, _new
 from meterlib.storage.memory import _SEQ_BITS, _SEQ_MASK
 from meterlib.validation import (
     FUTURE_LIMIT,
