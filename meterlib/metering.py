@@ -30,7 +30,7 @@ from meterlib.model import (
     window_summaries,
 )
 from meterlib.storage import Storage, storage_from_url
-from meterlib.timeutil import Clock, SystemClock, now_seconds, to_unix_seconds
+from meterlib.timeutil import Clock, SystemClock, now_seconds
 
 T = TypeVar("T", Meter, MeterEventSummary)
 _WINDOW_START_HEX = re.compile(r"0|[1-9a-f][0-9a-f]{0,15}", re.ASCII)
@@ -128,10 +128,7 @@ class Metering:
         with self._lock:
             meter = self.meters.retrieve(meter_id)
             who = rules.validate_customer(customer)
-            begin = to_unix_seconds(start, "start")
-            finish = to_unix_seconds(end, "end")
-            if finish <= begin:
-                rules.fail("end must be after start", code="parameter_invalid_range", param="end")
+            begin, finish = rules.validate_usage_range(start, end)
             (value,) = self.storage.summarize(
                 meter,
                 rules.aggregation_for(meter),
@@ -210,11 +207,9 @@ def _page(
     None from storage means the cursor is not in the list: ``resource_missing`` on its param.
     """
     if found is None:
-        param = "starting_after" if starting_after is not None else "ending_before"
-        cursor = starting_after if starting_after is not None else ending_before
-        rules.fail(
-            f"No such object: {cursor!r}", code="resource_missing", param=param, http_status=404
-        )
+        if starting_after is not None:
+            rules.cursor_missing(starting_after, "starting_after")
+        rules.cursor_missing(str(ending_before), "ending_before")
     items, has_more = found
     if ending_before is not None:
         return ListObject(
@@ -278,11 +273,7 @@ class Meters:
                 livemode=self._m.livemode,
             )
             if not self._m.storage.add_meter(meter):
-                rules.fail(
-                    f"A meter with event_name {params.event_name!r} already exists",
-                    code="resource_already_exists",
-                    param="event_name",
-                )
+                rules.event_name_taken(params.event_name)
             return meter
 
     def retrieve(self, id: str) -> Meter:
@@ -291,9 +282,7 @@ class Meters:
         with self._m._lock:
             meter = self._m.storage.get_meter(meter_id)
         if meter is None:
-            rules.fail(
-                f"No such meter: {meter_id!r}", code="resource_missing", param="id", http_status=404
-            )
+            rules.meter_missing(meter_id)
         return meter
 
     def _change(self, id: str, change: Callable[[Meter, int], Meter | None]) -> Meter:
@@ -454,12 +443,7 @@ class Meters:
         start = int(start_hex, 16) if _WINDOW_START_HEX.fullmatch(start_hex) else -1
         index, offset = divmod(start - query.start_time, query.window)
         if offset or not 0 <= index < rules.window_count(query):
-            rules.fail(
-                f"No such summary in this range: {cursor!r}",
-                code="resource_missing",
-                param=param,
-                http_status=404,
-            )
+            rules.cursor_missing(cursor, param, "summary in this range")
         return index
 
 

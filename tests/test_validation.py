@@ -402,7 +402,7 @@ def test_values_at_the_edge_of_the_exact_range_are_accepted(raw: str) -> None:
 )
 def test_short_plain_decimals_take_a_fast_path_with_the_same_answer(raw: str) -> None:
     """The fast path for short plain decimals agrees with the full parser."""
-    assert parse_value(raw, PARAM) == validation._parse_any_value(raw, PARAM)
+    assert parse_value(raw, PARAM) == validation.values._parse_any_value(raw, PARAM)
 
 
 NOW = 1_773_144_000
@@ -459,10 +459,10 @@ def test_common_shape_fast_path_agrees_with_every_rule(changes: list[tuple[str, 
         "identifier": event["identifier"],
         "timestamp": event["timestamp"],
     }
-    fast = validation._common_event(METER, now=NOW, **arguments)
+    fast = validation.events._common_event(METER, now=NOW, **arguments)
     if fast is None:
         return
-    full = validation._any_event(METER, Sum(), now=NOW, **arguments)
+    full = validation.events._any_event(METER, Sum(), now=NOW, **arguments)
     assert fast == full
     assert str(fast.value) == str(full.value)
     assert fast.payload is not arguments["payload"]
@@ -472,7 +472,7 @@ def test_common_shape_takes_the_fast_path() -> None:
     """A dict of customer and short decimal, string identifier, int or no timestamp: fast path."""
     payload = {"stripe_customer_id": "cus_1", "value": "412.07"}
     for timestamp in (NOW - 60, None):
-        event = validation._common_event(
+        event = validation.events._common_event(
             METER, payload=payload, identifier="req_1", timestamp=timestamp, now=NOW
         )
         assert event is not None
