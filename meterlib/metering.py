@@ -29,7 +29,7 @@ from meterlib.model import (
     accepted_event,
     window_summaries,
 )
-from meterlib.storage import Storage, storage_from_url
+from meterlib.storage import Storage, SummaryQuery, storage_from_url
 from meterlib.timeutil import Clock, SystemClock, now_seconds
 
 T = TypeVar("T", Meter, MeterEventSummary)
@@ -130,12 +130,8 @@ class Metering:
             who = rules.validate_customer(customer)
             begin, finish = rules.validate_usage_range(start, end)
             (value,) = self.storage.summarize(
-                meter,
+                SummaryQuery(meter=meter, customer=who, start=begin, step=finish - begin, count=1),
                 rules.aggregation_for(meter),
-                customer=who,
-                start=begin,
-                step=finish - begin,
-                count=1,
             )
             return value
 
@@ -167,12 +163,14 @@ class Metering:
         with self._lock:
             meter = self.meters.retrieve(meter_id)
             values = self.storage.summarize(
-                meter,
+                SummaryQuery(
+                    meter=meter,
+                    customer=query.customer,
+                    start=query.start_time,
+                    step=query.window,
+                    count=count,
+                ),
                 rules.aggregation_for(meter),
-                customer=query.customer,
-                start=query.start_time,
-                step=query.window,
-                count=count,
             )
         starts = range(query.start_time, query.end_time, query.window)
         return list(zip(starts, values, strict=False))
@@ -396,12 +394,14 @@ class Meters:
             start = query.start_time + first * query.window
             values = (
                 self._m.storage.summarize(
-                    meter,
+                    SummaryQuery(
+                        meter=meter,
+                        customer=query.customer,
+                        start=start,
+                        step=query.window,
+                        count=stop - first,
+                    ),
                     rules.aggregation_for(meter),
-                    customer=query.customer,
-                    start=start,
-                    step=query.window,
-                    count=stop - first,
                 )
                 if stop > first
                 else []

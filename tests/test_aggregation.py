@@ -25,7 +25,7 @@ from meterlib.aggregation import (
     unregister_aggregation,
 )
 from meterlib.errors import ConfigurationError
-from meterlib.summaries import PointT, pre_aggregate, summarize_points
+from meterlib.summaries import PointT, SummaryQuery, pre_aggregate, summarize_points
 from tests.formulas import Minimum
 
 BUILTINS: list[Aggregation[Any]] = [Sum(), Count(), Last()]
@@ -233,7 +233,7 @@ def test_summarize_raw_windows() -> None:
     """A raw meter puts each point in its window, empty windows 0."""
     scan = FakeScan([(0, 0, Decimal(1)), (59, 1, Decimal(2)), (120, 2, Decimal(4))])
     values = summarize_points(
-        scan, make_meter(None), Sum(), customer="c", start=0, step=60, count=3
+        scan, SummaryQuery(meter=make_meter(None), customer="c", start=0, step=60, count=3), Sum()
     )
     assert values == [3, 0, 4]
     assert scan.ranges == [(0, 180)]
@@ -243,7 +243,9 @@ def test_summarize_widens_scan_to_whole_pre_aggregation_windows() -> None:
     """A pre-aggregated meter scans whole windows and picks survivors before cutting the range."""
     scan = FakeScan([(3_700, 0, Decimal(5)), (7_000, 1, Decimal(7))])
     values = summarize_points(
-        scan, make_meter("hour"), Sum(), customer="c", start=3_600, step=60, count=30
+        scan,
+        SummaryQuery(meter=make_meter("hour"), customer="c", start=3_600, step=60, count=30),
+        Sum(),
     )
     assert values == [0] * 30
     assert scan.ranges == [(3_600, 7_200)]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import meterlib.storage.memory as memory_module
 from meterlib import ConfigurationError, ManualClock, Metering, Storage, StorageError
 from meterlib.aggregation import get_aggregation, register_aggregation, unregister_aggregation
-from meterlib.storage import NewEvent
+from meterlib.storage import NewEvent, SummaryQuery
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -142,7 +142,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from meterlib import ManualClock, Metering
 from meterlib.aggregation import get_aggregation
-from meterlib.storage import NewEvent
+from meterlib.storage import NewEvent, SummaryQuery
 
 def peak_kib():  # this process's own high-water RSS (ru_maxrss counts the parent's at fork)
     with open("/proc/self/status") as status:
@@ -167,12 +167,12 @@ for customer in ("c1", "c2"):
         lambda: m.meters.list_event_summaries(
             meter.id, customer=customer, start_time=0, end_time=years_8000
         ).data[0].aggregated_value,
-        lambda: m.storage.summarize(
-            meter, sum_, customer=customer, start=year_1, step=year_9999 - year_1, count=1
-        )[0],
-        lambda: sum(m.storage.summarize(
-            meter, sum_, customer=customer, start=year_1, step=365 * 86400, count=9990
-        )),
+        lambda: m.storage.summarize(SummaryQuery(
+            meter=meter, customer=customer, start=year_1, step=year_9999 - year_1, count=1
+        ), sum_)[0],
+        lambda: sum(m.storage.summarize(SummaryQuery(
+            meter=meter, customer=customer, start=year_1, step=365 * 86400, count=9990
+        ), sum_)),
     ):
         begin = time.perf_counter()
         answers.append(str(call()))
@@ -292,8 +292,12 @@ def test_rollup_windows_equal_recomputation_across_empty_days(
                             "step": step,
                             "count": count,
                         }
-                        indexed = m.storage.summarize(meter, aggregation, **query)
-                        scratch = Storage.summarize(m.storage, meter, aggregation, **query)
+                        indexed = m.storage.summarize(
+                            SummaryQuery(meter=meter, **query), aggregation
+                        )
+                        scratch = Storage.summarize(
+                            m.storage, SummaryQuery(meter=meter, **query), aggregation
+                        )
                         assert [str(value) for value in indexed] == [str(v) for v in scratch]
 
         for number, (day, second, value) in enumerate(events):

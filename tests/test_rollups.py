@@ -14,6 +14,7 @@ from sortedcontainers import SortedList
 import meterlib.storage.memory as memory_module
 from meterlib import ManualClock, Metering, Storage
 from meterlib.aggregation import get_aggregation, register_aggregation, unregister_aggregation
+from meterlib.storage import SummaryQuery
 from tests.formulas import Maximum, Minimum
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -82,16 +83,17 @@ def _check(m: Metering, meter_ids: list[str], offset: int) -> None:
         for customer in ("a", "b"):
             for start, step, count in _ranges(offset):
                 indexed = m.storage.summarize(
-                    meter, aggregation, customer=customer, start=start, step=step, count=count
+                    SummaryQuery(
+                        meter=meter, customer=customer, start=start, step=step, count=count
+                    ),
+                    aggregation,
                 )
                 scratch = Storage.summarize(
                     m.storage,
-                    meter,
+                    SummaryQuery(
+                        meter=meter, customer=customer, start=start, step=step, count=count
+                    ),
                     aggregation,
-                    customer=customer,
-                    start=start,
-                    step=step,
-                    count=count,
                 )
                 assert [str(v) for v in indexed] == [str(v) for v in scratch]
 
@@ -349,7 +351,10 @@ def test_memory_streams_answer_alike_in_and_out_of_time_order(
                     str(value)
                     for start, step, count in _ranges(offset)
                     for value in m.storage.summarize(
-                        meter, aggregation, customer="a", start=start, step=step, count=count
+                        SummaryQuery(
+                            meter=meter, customer="a", start=start, step=step, count=count
+                        ),
+                        aggregation,
                     )
                 ]
             )

@@ -12,13 +12,14 @@ from typing import Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
 
 from meterlib.errors import ConfigurationError, describe
-from meterlib.storage.base import EventRecord, NewEvent, Point, Storage, page_of
+from meterlib.storage.base import EventRecord, NewEvent, Point, Storage, SummaryQuery, page_of
 
 __all__ = [
     "EventRecord",
     "NewEvent",
     "Point",
     "Storage",
+    "SummaryQuery",
     "known_schemes",
     "page_of",
     "split_storage_url",

@@ -15,9 +15,9 @@ import attrs
 
 from meterlib.aggregation import Aggregation
 from meterlib.model import Meter, NewEvent
-from meterlib.summaries import summarize_points
+from meterlib.summaries import SummaryQuery, summarize_points
 
-__all__ = ["EventRecord", "NewEvent", "Point", "Storage", "page_of"]
+__all__ = ["EventRecord", "NewEvent", "Point", "Storage", "SummaryQuery", "page_of"]
 
 Point = tuple[int, int, Decimal | None]
 """``(timestamp, seq, value)`` of a surviving event; ``seq`` is the order of receipt."""
@@ -150,31 +150,14 @@ class Storage(abc.ABC):
 
     # --- summaries ------------------------------------------------------------------------
 
-    def summarize(
-        self,
-        meter: Meter,
-        aggregation: Aggregation[Any],
-        *,
-        customer: str,
-        start: int,
-        step: int,
-        count: int,
-    ) -> list[Decimal]:
-        """Aggregated values of `count` consecutive windows of `step` seconds from `start`.
+    def summarize(self, query: SummaryQuery, aggregation: Aggregation[Any]) -> list[Decimal]:
+        """Aggregated values of the query's `count` windows of `step` seconds from `start`.
 
         `count` may be 0 (a page past the last window): then ``[]``, whatever the storage holds.
         The default folds `scan_points` in Python; SQL backends push the formula down.
         O(log n + events in the range).
         """
-        return summarize_points(
-            self.scan_points,
-            meter,
-            aggregation,
-            customer=customer,
-            start=start,
-            step=step,
-            count=count,
-        )
+        return summarize_points(self.scan_points, query, aggregation)
 
     def close(self) -> None:  # noqa: B027 -- optional hook; in-memory stores hold nothing to release
         """Release connections and files; the storage is unusable afterwards."""

@@ -35,7 +35,7 @@ from meterlib.aggregation import Aggregation
 from meterlib.errors import ConfigurationError, StorageError, describe
 from meterlib.model import Meter
 from meterlib.storage import split_storage_url
-from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
+from meterlib.storage.base import EventRecord, NewEvent, Point, Storage, SummaryQuery
 from meterlib.timeutil import DAY, HOUR, WINDOW_SECONDS, window_start
 
 _UNTOUCHED = object()
@@ -543,32 +543,21 @@ class MemoryStorage(Storage):
         stream = self._find_stream(meter_id, customer)
         return () if stream is None else stream.between(start, end)
 
-    def summarize(
-        self,
-        meter: Meter,
-        aggregation: Aggregation[Any],
-        *,
-        customer: str,
-        start: int,
-        step: int,
-        count: int,
-    ) -> list[Decimal]:
+    def summarize(self, query: SummaryQuery, aggregation: Aggregation[Any]) -> list[Decimal]:
         """Windows from whichever is smaller: the events in the range, or its hours.
 
         Hour-aligned ranges with enough events read the hourly rollup: O(days + hours in range)
         once built. Others fold their events (or a pre-aggregated meter's survivors):
         O(log n + events in range).
         """
+        start, step, count, end = query.start, query.step, query.count, query.end
         if count == 0:
             return []
         empty = aggregation.result(aggregation.initial())
-        stream = self._find_stream(meter.id, customer)
+        stream = self._find_stream(query.meter.id, query.customer)
         if stream is None:
             return [empty] * count
-        end = start + step * count
-        size = HOUR if stream.window is None else stream.window
-        low = start if stream.window is None else window_start(start, size)
-        high = end if stream.window is None else window_start(end - 1, size) + size
+        low, high = query.scan_range
         events = stream.count(low, high)
         aligned = start % HOUR == 0 and step % HOUR == 0
         if (

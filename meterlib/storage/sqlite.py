@@ -38,8 +38,7 @@ from meterlib.model import (
     ValueSettings,
 )
 from meterlib.storage import split_storage_url
-from meterlib.storage.base import EventRecord, NewEvent, Point, Storage
-from meterlib.timeutil import WINDOW_SECONDS, window_start
+from meterlib.storage.base import EventRecord, NewEvent, Point, Storage, SummaryQuery
 
 UNIT_PLACES = 6
 """Values with at most 6 decimals and under 2**63 / 10**6 are also kept as exact integer units,
@@ -629,52 +628,30 @@ class SQLiteStorage(Storage):
 
     # --- summaries -------------------------------------------------------------------------
 
-    def summarize(
-        self,
-        meter: Meter,
-        aggregation: Aggregation[Any],
-        *,
-        customer: str,
-        start: int,
-        step: int,
-        count: int,
-    ) -> list[Decimal]:
+    def summarize(self, query: SummaryQuery, aggregation: Aggregation[Any]) -> list[Decimal]:
         """The built-in formulas run in SQL; others (and sums SQL cannot do exactly) in Python.
 
         O(log n + events in the range), inside SQLite.
         """
-        if count == 0:
+        if query.count == 0:
             return []
         formula = _SQL_FORMULAS.get(type(aggregation))
-        values = (
-            None
-            if formula is None
-            else self._sql_summary(
-                meter, formula, customer=customer, start=start, step=step, count=count
-            )
-        )
+        values = None if formula is None else self._sql_summary(query, formula)
         if values is None:
-            return super().summarize(
-                meter, aggregation, customer=customer, start=start, step=step, count=count
-            )
+            return super().summarize(query, aggregation)
         return values
 
-    def _sql_summary(
-        self, meter: Meter, formula: str, *, customer: str, start: int, step: int, count: int
-    ) -> list[Decimal] | None:
+    def _sql_summary(self, query: SummaryQuery, formula: str) -> list[Decimal] | None:
         """Every window's value from one query, or None when only Python can do it exactly."""
-        end = start + step * count
-        low, high = start, end
-        size = None
-        if meter.event_time_window is not None:
-            size = WINDOW_SECONDS[meter.event_time_window]
-            low, high = window_start(start, size), window_start(end - 1, size) + size
+        start, step, count, end = query.start, query.step, query.count, query.end
+        low, high = query.scan_range
+        size = query.pre_aggregation_window
         # a summary window that is exactly one pre-aggregation window: its survivor is its value
         single = size == step and low == start
         key = _LAST_KEY_LIMIT // (end - start)
         params = {
-            "meter": meter.id,
-            "customer": customer,
+            "meter": query.meter.id,
+            "customer": query.customer,
             "low": low,
             "high": high,
             "start": start,
@@ -682,7 +659,7 @@ class SQLiteStorage(Storage):
             "step": step,
             "key": key,
         }
-        query = _summary_sql(formula, size, single=single)
+        sql = _summary_sql(formula, size, single=single)
         with self._lock:  # per-call overhead matters here: no context-manager machinery
             self._check_open()
             try:
@@ -690,7 +667,7 @@ class SQLiteStorage(Storage):
                     (latest_seq,) = self._db.execute(_LATEST_SEQ).fetchone()
                     if latest_seq >= key:  # the (timestamp, seq) keys could overflow
                         return None
-                rows = self._db.execute(query, params).fetchall()
+                rows = self._db.execute(sql, params).fetchall()
             except sqlite3.OperationalError as error:
                 if "integer overflow" in str(error):  # SUM(units) beyond 2**63: Python sums
                     return None

@@ -13,6 +13,7 @@ import pytest
 import meterlib.storage.sqlite as sqlite_module
 from meterlib import ManualClock, Metering, Storage
 from meterlib.aggregation import SMALL_COUNTS, get_aggregation
+from meterlib.storage import SummaryQuery
 from meterlib.storage.sqlite import SQLiteStorage
 from meterlib.timeutil import WINDOW_SECONDS
 
@@ -45,9 +46,13 @@ def _both(m: Metering, meter_id: str, start: int, step: int, count: int) -> list
     meter = m.meters.retrieve(meter_id)
     aggregation = get_aggregation(meter.default_aggregation.formula)
     assert aggregation is not None
-    sql = m.storage.summarize(meter, aggregation, customer="c", start=start, step=step, count=count)
+    sql = m.storage.summarize(
+        SummaryQuery(meter=meter, customer="c", start=start, step=step, count=count), aggregation
+    )
     scratch = Storage.summarize(
-        m.storage, meter, aggregation, customer="c", start=start, step=step, count=count
+        m.storage,
+        SummaryQuery(meter=meter, customer="c", start=start, step=step, count=count),
+        aggregation,
     )
     assert [str(value) for value in sql] == [str(value) for value in scratch]
     return [str(value) for value in sql]

@@ -14,7 +14,7 @@ from meterlib import Meter, Metering, Storage
 from meterlib.aggregation import Aggregation
 from meterlib.storage.base import Point
 from meterlib.storage.memory import MemoryStorage
-from meterlib.summaries import summarize_points
+from meterlib.summaries import SummaryQuery, summarize_points
 from meterlib.testing import MeteringStateMachine, ModelMismatch
 from meterlib.validation import PAST_LIMIT
 
@@ -40,21 +40,10 @@ class IgnoresCancels(MemoryStorage):
 class FirstReceivedWins(MemoryStorage):
     """Broken: in a pre-aggregation window the first received event survives, not the last."""
 
-    def summarize(
-        self,
-        meter: Meter,
-        aggregation: Aggregation[Any],
-        *,
-        customer: str,
-        start: int,
-        step: int,
-        count: int,
-    ) -> list[Decimal]:
+    def summarize(self, query: SummaryQuery, aggregation: Aggregation[Any]) -> list[Decimal]:
         """Pre-aggregate with the order of receipt reversed."""
-        if meter.event_time_window is None:
-            return super().summarize(
-                meter, aggregation, customer=customer, start=start, step=step, count=count
-            )
+        if query.meter.event_time_window is None:
+            return super().summarize(query, aggregation)
 
         def reversed_receipt(meter_id: str, who: str, low: int, high: int) -> Iterable[Point]:
             return [
@@ -62,15 +51,7 @@ class FirstReceivedWins(MemoryStorage):
                 for time, seq, value in self.scan_points(meter_id, who, low, high)
             ]
 
-        return summarize_points(
-            reversed_receipt,
-            meter,
-            aggregation,
-            customer=customer,
-            start=start,
-            step=step,
-            count=count,
-        )
+        return summarize_points(reversed_receipt, query, aggregation)
 
 
 def machine_on(storage: type[Storage]) -> type[MeteringStateMachine]:
