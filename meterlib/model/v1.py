@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
+from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar, overload
 
 import attrs
 
@@ -250,8 +250,14 @@ class MeterEventResults(Sequence[MeterEventResult]):
     Results are built when read, so a large batch whose events were all accepted costs no
     objects; ``ok`` and ``errors`` answer the usual question without building the rest.
 
-    >>> # results = m.meter_events.create_many(batch)
-    >>> # if not results.ok: print([(r.index, r.error.code) for r in results.errors])
+    >>> from meterlib import Metering
+    >>> m = Metering()
+    >>> _ = m.meters.create(display_name="API", event_name="api",
+    ...                     default_aggregation={"formula": "count"})
+    >>> results = m.meter_events.create_many(
+    ...     [{"event_name": "api", "payload": {"stripe_customer_id": "c"}}, {"event_name": "x"}])
+    >>> results.ok, [(r.index, r.error.code) for r in results.errors if r.error]
+    (False, [(1, 'no_meter')])
     """
 
     __slots__ = ("_livemode", "_outcomes")
@@ -307,14 +313,36 @@ class MeterEventResults(Sequence[MeterEventResult]):
         return f"MeterEventResults({len(self)} items, {len(self.errors)} rejected)"
 
 
-T = TypeVar("T", Meter, MeterEventSummary)
+class Listable(Protocol):
+    """What a list page holds: objects with an ``id`` and a JSON shape (v1 or v2)."""
+
+    @property
+    def id(self) -> str:
+        """The object's id, the cursor of the page after or before it."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object's Stripe JSON shape."""
+        ...
+
+
+T = TypeVar("T", bound=Listable)
 
 
 @attrs.frozen(kw_only=True)
 class ListObject(Generic[T]):
     """A Stripe list page: ``data``, ``has_more``, ``url``; iterate it or walk every page.
 
-    >>> # for meter in m.meters.list(limit=100).auto_paging_iter(): ...
+    >>> from meterlib import Metering
+    >>> m = Metering()
+    >>> for name in ("a", "b", "c"):
+    ...     _ = m.meters.create(display_name=name, event_name=name,
+    ...                         default_aggregation={"formula": "count"})
+    >>> page = m.meters.list(limit=2)
+    >>> [meter.event_name for meter in page], page.has_more
+    (['c', 'b'], True)
+    >>> [meter.event_name for meter in page.auto_paging_iter()]
+    ['c', 'b', 'a']
     """
 
     data: tuple[T, ...]

@@ -95,7 +95,9 @@ def play(
     carry identifiers (``usage_scripts`` always sets one), so that the model and meterlib agree
     on which event a retry or a cancel refers to.
 
-    >>> # outcomes = play(script, clock=clock, metering=m, model=model)
+    In a test::
+
+        outcomes = play(script, clock=clock, metering=m, model=model)
     """
     outcomes: list[str | None] = []
     for number, step in enumerate(script):

@@ -60,8 +60,10 @@ class MeteringStateMachine(RuleBasedStateMachine):
     ``known_meters`` (every meter created, in order) and ``customers``. Override `make_storage`
     to test another backend; override the class attributes to change what is drawn.
 
-    >>> # run it: TestMetering = MeteringStateMachine.TestCase  (a unittest.TestCase)
-    >>> # or: run_state_machine_as_test(MeteringStateMachine, settings=settings(max_examples=20))
+    Run it as a unittest case, or with explicit settings::
+
+        TestMetering = MeteringStateMachine.TestCase
+        run_state_machine_as_test(MeteringStateMachine, settings=settings(max_examples=20))
     """
 
     start_time: ClassVar[datetime] = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

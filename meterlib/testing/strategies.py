@@ -149,8 +149,11 @@ def meter_configs(
     Optional settings are sometimes left out (Stripe's defaults apply) and sometimes given with
     custom payload keys; the customer and value keys always differ.
 
-    >>> # @given(meter_configs(formulas=["sum"], windows=[None]))
-    >>> # def test_create(config): m.meters.create(**config)
+    In a test::
+
+        @given(meter_configs(formulas=["sum"], windows=[None]))
+        def test_create(config):
+            m.meters.create(**config)
 
     """
     chosen_formulas = _check_choices("formulas", formulas, formula_names())
@@ -222,7 +225,11 @@ def payload_values(
     10**±40 (meterlib's range); written plainly (``"0.0250"``, ``"+007"``, ``"15."``) or in
     scientific notation (``"25E-3"``), with optional leading and trailing zeros.
 
-    >>> # @given(payload_values(allow_negative=True))
+    In a test::
+
+        @given(payload_values(allow_negative=True))
+        def test_values(value):
+            m.record("api", customer="cus_1", value=value)
     """
     if not isinstance(allow_negative, bool):
         raise InvalidArgument(f"allow_negative must be a bool, got {allow_negative!r}")
@@ -288,7 +295,11 @@ def meter_events(
             None or up to 100 letters, digits, ``-`` and ``_``. Two draws may share an
             identifier: pass unique ones when you create several events.
 
-    >>> # @given(meter_events(meter, customers=st.sampled_from(["cus_1", "cus_2"])))
+    In a test::
+
+        @given(meter_events(meter, customers=st.sampled_from(["cus_1", "cus_2"])))
+        def test_events(event):
+            m.meter_events.create(**event)
 
     """
     if not isinstance(meter, Meter):
@@ -379,9 +390,12 @@ def invalid_meter_events(meter: Meter, *, now: int) -> st.SearchStrategy[Invalid
         meter: an active meter; names drawn for ``no_meter`` never clash with `meter_configs`.
         now: the clock's now (Unix seconds) at the moment of the create.
 
-    >>> # case = data.draw(invalid_meter_events(meter, now=now_seconds(clock)))
-    >>> # with pytest.raises(InvalidRequestError) as raised: m.meter_events.create(**case.kwargs)
-    >>> # assert raised.value.code == case.code
+    In a test::
+
+        case = data.draw(invalid_meter_events(meter, now=now_seconds(clock)))
+        with pytest.raises(InvalidRequestError) as raised:
+            m.meter_events.create(**case.kwargs)
+        assert raised.value.code == case.code
 
     """
     if not isinstance(meter, Meter):
@@ -603,8 +617,11 @@ def usage_scripts(
     earlier create unchanged; a `CancelEvent` cancels an earlier create, whether or not it is
     still cancellable. Run scripts with `meterlib.testing.play`.
 
-    >>> # @given(usage_scripts([meter], start=now_seconds(clock)))
-    >>> # def test_billing(script): play(script, clock=clock, metering=m, model=model)
+    In a test::
+
+        @given(usage_scripts([meter], start=now_seconds(clock)))
+        def test_billing(script):
+            play(script, clock=clock, metering=m, model=model)
     """
     if isinstance(meters, Meter) or not isinstance(meters, Sequence) or not meters:
         raise InvalidArgument(f"meters must be a non-empty sequence of Meter, got {meters!r}")

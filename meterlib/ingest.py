@@ -1,0 +1,199 @@
+"""The one ingest pipeline: resolve the meter, validate, dedupe, store, and say what happened.
+
+Every way an event comes in (v1 ``create``, ``create_many``, ``record``, and the entry points
+that follow them) is an adapter over `Ingest`; no rule is written twice. Rules live in
+`meterlib.validation`, storage only stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from meterlib import validation as rules
+from meterlib.aggregation import Aggregation
+from meterlib.context import Context
+from meterlib.errors import InvalidRequestError
+from meterlib.model import Meter, NewEvent
+
+Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
+"""Event names mapped to the active meter and aggregation that accept their events."""
+Outcome = NewEvent | InvalidRequestError
+"""What became of one event: stored as this `NewEvent`, or rejected with this error."""
+
+
+class Ingest:
+    """Events in, stored events (or errors) out, for one `Context`.
+
+    >>> from meterlib import Metering
+    >>> m = Metering()
+    >>> _ = m.meters.create(display_name="API", event_name="api",
+    ...                     default_aggregation={"formula": "count"})
+    >>> ingest = Ingest(m.context)
+    >>> ingest.record("api", customer="cus_1").customer
+    'cus_1'
+    >>> [type(outcome).__name__ for outcome in ingest.create_many([{"event_name": "nope"}])]
+    ['InvalidRequestError']
+    """
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+
+    def create(
+        self, event_name: object, payload: object, identifier: object, timestamp: object
+    ) -> NewEvent:
+        """Store one event, or raise the first rule it breaks (nothing stored)."""
+        return self._create(event_name, payload, identifier, timestamp, accepting=None)
+
+    def record(
+        self,
+        event_name: object,
+        *,
+        customer: object,
+        value: object = None,
+        timestamp: object = None,
+        identifier: object = None,
+    ) -> NewEvent:
+        """`create` with the payload built from the meter's own customer and value keys."""
+        with self._context.lock:
+            accepting: Accepting = {}
+            meter, _ = self._resolve(event_name, accepting)
+            payload: dict[str, object] = {meter.customer_mapping.event_payload_key: customer}
+            if value is not None:
+                payload[meter.value_settings.event_payload_key] = value
+            return self._create(meter.event_name, payload, identifier, timestamp, accepting)
+
+    def create_many(self, events: object) -> list[Outcome]:
+        """Judge each item of a batch on its own; store the accepted ones in one storage call.
+
+        Each item holds ``create``'s arguments as a mapping. One outcome per item, in order;
+        an identifier repeated within the batch is a duplicate of the earlier item.
+        """
+        items = rules.validate_batch(events)
+        outcomes: list[Outcome] = []
+        valid: list[NewEvent] = []
+        accepting: Accepting = {}
+        common_item = rules.common_item
+        context = self._context
+        with context.lock:
+            now = context.now()
+            for index, item in enumerate(items):
+                event = common_item(item, accepting, now)
+                if event is None:  # the item's first event name, or not the common shape
+                    try:
+                        arguments = rules.event_arguments(item, index)
+                        event = self._validate(*arguments, now=now, accepting=accepting)
+                    except InvalidRequestError as error:
+                        outcomes.append(error)
+                        continue
+                outcomes.append(event)
+                valid.append(event)
+            stored = context.storage.add_events(valid, duplicate_after=rules.duplicate_cutoff(now))
+        if None in stored:
+            _reject_duplicates(outcomes, stored)
+        return outcomes
+
+    def cancel(self, event_name: object, type: object, cancel: object) -> tuple[str, str]:
+        """Cancel the event an adjustment names; its event name and identifier.
+
+        Raises what `validation.check_cancellable` raises, and changes nothing then.
+        """
+        name, identifier = rules.validate_cancel_params(event_name, type, cancel)
+        context = self._context
+        with context.lock:
+            now = context.now()
+            record = context.storage.find_event(identifier)
+            rules.check_cancellable(
+                identifier=identifier,
+                event_name=name,
+                found_event_name=None if record is None else record.event_name,
+                received=None if record is None else record.created,
+                cancelled=record is not None and record.cancelled,
+                now=now,
+            )
+            assert record is not None
+            if not context.storage.cancel_event(record.seq):  # cancelled since: say so
+                rules.check_cancellable(
+                    identifier=identifier,
+                    event_name=name,
+                    found_event_name=record.event_name,
+                    received=record.created,
+                    cancelled=True,
+                    now=now,
+                )
+        return name, identifier
+
+    def _create(
+        self,
+        event_name: object,
+        payload: object,
+        identifier: object,
+        timestamp: object,
+        accepting: Accepting | None,
+    ) -> NewEvent:
+        context = self._context
+        with context.lock:
+            now = context.now()
+            event = self._validate(
+                event_name, payload, identifier, timestamp, now=now, accepting=accepting
+            )
+            if (
+                context.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
+                is None
+            ):
+                rules.duplicate_identifier(event.identifier)
+        return event
+
+    def _resolve(self, event_name: object, accepting: Accepting | None) -> tuple[Meter, Any]:
+        """The active meter (and its aggregation) that accepts `event_name`, or its rule's error.
+
+        `accepting` caches, across a batch, the meters found to accept an event name.
+        """
+        if accepting is not None and type(event_name) is str:
+            known = accepting.get(event_name)
+            if known is not None:
+                return known
+        lookup = self._context.storage.get_meter_by_event_name
+        meter = lookup(event_name) if rules.is_plain_name(event_name) else None
+        if meter is None:  # a found meter's name was valid when it was created; else check it
+            name = rules.validate_event_name(event_name)
+            meter = lookup(name)
+        else:
+            name = meter.event_name
+        meter = rules.check_meter_accepts_events(meter, name)
+        known = meter, rules.aggregation_for(meter)
+        if accepting is not None:
+            accepting[name] = known
+        return known
+
+    def _validate(
+        self,
+        event_name: object,
+        payload: object,
+        identifier: object,
+        timestamp: object,
+        *,
+        now: int,
+        accepting: Accepting | None,
+    ) -> NewEvent:
+        """Every rule but the identifier's uniqueness, which storage checks as it stores."""
+        meter, aggregation = self._resolve(event_name, accepting)
+        return rules.validate_event(
+            meter,
+            aggregation,
+            payload=payload,
+            identifier=identifier,
+            timestamp=timestamp,
+            now=now,
+        )
+
+
+def _reject_duplicates(outcomes: list[Outcome], stored: Sequence[int | None]) -> None:
+    """Turn the outcomes of events storage found duplicate (None) into their errors."""
+    seqs = iter(stored)
+    for index, outcome in enumerate(outcomes):
+        if type(outcome) is NewEvent and next(seqs) is None:
+            try:
+                rules.duplicate_identifier(outcome.identifier)
+            except InvalidRequestError as error:
+                outcomes[index] = error

@@ -1,0 +1,1 @@
+"""The resource services a `Metering` mounts; each gets its `Context` handed in."""

@@ -1,0 +1,230 @@
+"""``m.meters``: create, retrieve, update, deactivate, reactivate, list, and summaries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from meterlib import validation as rules
+from meterlib.context import Context
+from meterlib.model import ListObject, Meter, MeterEventSummary, StatusTransitions, window_summaries
+from meterlib.pagination import list_page, summary_id_prefix, summary_page
+from meterlib.storage import SummaryQuery
+
+
+class Meters:
+    """``m.meters``: create, retrieve, update, deactivate, reactivate, list, summaries."""
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+
+    def create(
+        self,
+        *,
+        display_name: str,
+        event_name: str,
+        default_aggregation: Mapping[str, str] | Any,
+        customer_mapping: Mapping[str, str] | Any = None,
+        value_settings: Mapping[str, str] | Any = None,
+        event_time_window: str | None = None,
+    ) -> Meter:
+        """Create a meter; its event name is reserved for it for ever.
+
+        >>> from meterlib import Metering
+        >>> meter = Metering().meters.create(
+        ...     display_name="Search", event_name="search", default_aggregation={"formula": "sum"})
+        >>> meter.status, meter.id.startswith("mtr_test_")
+        ('active', True)
+        """
+        params = rules.validate_meter_params(
+            display_name=display_name,
+            event_name=event_name,
+            default_aggregation=default_aggregation,
+            customer_mapping=customer_mapping,
+            value_settings=value_settings,
+            event_time_window=event_time_window,
+        )
+        with self._context.lock:
+            now = self._context.now()
+            meter = Meter(
+                id=self._context.object_id("mtr", uuid.uuid4().hex[:24]),
+                created=now,
+                updated=now,
+                display_name=params.display_name,
+                event_name=params.event_name,
+                default_aggregation=params.default_aggregation,
+                customer_mapping=params.customer_mapping,
+                value_settings=params.value_settings,
+                event_time_window=params.event_time_window,
+                status="active",
+                status_transitions=StatusTransitions(),
+                livemode=self._context.livemode,
+            )
+            if not self._context.storage.add_meter(meter):
+                rules.event_name_taken(params.event_name)
+            return meter
+
+    def retrieve(self, id: str) -> Meter:
+        """The meter with this id; ``resource_missing`` if there is none."""
+        return retrieve_meter(self._context, id)
+
+    def _change(self, id: str, change: Callable[[Meter, int], Meter | None]) -> Meter:
+        with self._context.lock:
+            meter = self.retrieve(id)
+            changed = change(meter, self._context.now())
+            if changed is None:
+                return meter
+            self._context.storage.replace_meter(changed)
+            return changed
+
+    def update(self, id: str, *, display_name: str | None = None) -> Meter:
+        """Rename a meter: ``display_name`` is the only field that can change."""
+        name = None if display_name is None else rules.validate_display_name(display_name)
+        return self._change(
+            id,
+            lambda meter, now: (
+                None if name is None else attrs.evolve(meter, display_name=name, updated=now)
+            ),
+        )
+
+    def deactivate(self, id: str) -> Meter:
+        """Stop accepting events (``archived_meter``); data and summaries stay."""
+        return self._change(
+            id,
+            lambda meter, now: (
+                None
+                if meter.status == "inactive"
+                else attrs.evolve(
+                    meter,
+                    status="inactive",
+                    status_transitions=StatusTransitions(deactivated_at=now),
+                    updated=now,
+                )
+            ),
+        )
+
+    def reactivate(self, id: str) -> Meter:
+        """Accept events again; ``deactivated_at`` returns to None."""
+        return self._change(
+            id,
+            lambda meter, now: (
+                None
+                if meter.status == "active"
+                else attrs.evolve(
+                    meter, status="active", status_transitions=StatusTransitions(), updated=now
+                )
+            ),
+        )
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        limit: int = 10,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> ListObject[Meter]:
+        """Meters newest first, optionally only ``active`` or ``inactive`` ones."""
+        wanted = rules.validate_status_filter(status)
+        size, after, before = rules.validate_page_params(limit, starting_after, ending_before)
+        with self._context.lock:
+            found = self._context.storage.list_meters(
+                status=wanted, limit=size, starting_after=after, ending_before=before
+            )
+        return list_page(
+            found,
+            starting_after=after,
+            ending_before=before,
+            url="/v1/billing/meters",
+            fetch=lambda a, b: self.list(
+                status=wanted, limit=size, starting_after=a, ending_before=b
+            ),
+        )
+
+    def list_event_summaries(
+        self,
+        id: str,
+        *,
+        customer: str,
+        start_time: object,
+        end_time: object,
+        value_grouping_window: str | None = None,
+        limit: int = 10,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> ListObject[MeterEventSummary]:
+        """One customer's usage in ``[start_time, end_time)``, one summary per window.
+
+        >>> from meterlib import ManualClock, Metering
+        >>> m = Metering(clock=ManualClock("2026-03-10T12:00:00Z"))
+        >>> meter = m.meters.create(
+        ...     display_name="API", event_name="api", default_aggregation={"formula": "sum"})
+        >>> _ = m.record("api", customer="cus_1", value=25)
+        >>> hours = m.meters.list_event_summaries(meter.id, customer="cus_1",
+        ...     start_time="2026-03-10T11:00:00Z", end_time="2026-03-10T13:00:00Z",
+        ...     value_grouping_window="hour")
+        >>> [summary.aggregated_value for summary in hours]
+        [Decimal('0'), Decimal('25')]
+        """
+        query = rules.validate_summary_params(
+            customer=customer,
+            start_time=start_time,
+            end_time=end_time,
+            value_grouping_window=value_grouping_window,
+        )
+        size, after, before = rules.validate_page_params(limit, starting_after, ending_before)
+        context = self._context
+        with context.lock:
+            meter = self.retrieve(id)
+            prefix = summary_id_prefix(
+                meter.id, query.customer, query.window, livemode=context.livemode
+            )
+            page = summary_page(
+                query, prefix, limit=size, starting_after=after, ending_before=before
+            )
+            start = query.start_time + page.first * query.window
+            values = (
+                context.storage.summarize(
+                    SummaryQuery(
+                        meter=meter,
+                        customer=query.customer,
+                        start=start,
+                        step=query.window,
+                        count=page.stop - page.first,
+                    ),
+                    rules.aggregation_for(meter),
+                )
+                if page.stop > page.first
+                else []
+            )
+        return ListObject(
+            data=window_summaries(
+                prefix, meter.id, start, query.window, values, livemode=context.livemode
+            ),
+            has_more=page.has_more,
+            url=f"/v1/billing/meters/{meter.id}/event_summaries",
+            next_page=lambda listed: self.list_event_summaries(
+                meter.id,
+                customer=query.customer,
+                start_time=query.start_time,
+                end_time=query.end_time,
+                value_grouping_window=value_grouping_window,
+                limit=size,
+                starting_after=None if before is not None else listed.data[-1].id,
+                ending_before=listed.data[0].id if before is not None else None,
+            ),
+            backward=before is not None,
+        )
+
+
+def retrieve_meter(context: Context, meter_id: object) -> Meter:
+    """The meter with this id; ``resource_missing`` (404) on ``id`` if there is none."""
+    valid_id = rules.validate_meter_id(meter_id)
+    with context.lock:
+        meter = context.storage.get_meter(valid_id)
+    if meter is None:
+        rules.meter_missing(valid_id)
+    return meter
