@@ -15,6 +15,7 @@ from meterlib.aggregation import Aggregation
 from meterlib.context import Context
 from meterlib.errors import InvalidRequestError
 from meterlib.model import Meter, NewEvent
+from meterlib.timeutil import now_seconds
 
 Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
 """Event names mapped to the active meter and aggregation that accept their events."""
@@ -40,10 +41,29 @@ class Ingest:
         self._context = context
 
     def create(
-        self, event_name: object, payload: object, identifier: object, timestamp: object
+        self,
+        event_name: object,
+        payload: object,
+        identifier: object,
+        timestamp: object,
+        accepting: Accepting | None = None,
     ) -> NewEvent:
-        """Store one event, or raise the first rule it breaks (nothing stored)."""
-        return self._create(event_name, payload, identifier, timestamp, accepting=None)
+        """Store one event, or raise the first rule it breaks (nothing stored).
+
+        `accepting` holds meters the caller already found to accept their event names.
+        """
+        context = self._context
+        with context.lock:
+            now = now_seconds(context.clock)
+            event = self._validate(
+                event_name, payload, identifier, timestamp, now=now, accepting=accepting
+            )
+            if (
+                context.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
+                is None
+            ):
+                rules.duplicate_identifier(event.identifier)
+        return event
 
     def record(
         self,
@@ -61,7 +81,7 @@ class Ingest:
             payload: dict[str, object] = {meter.customer_mapping.event_payload_key: customer}
             if value is not None:
                 payload[meter.value_settings.event_payload_key] = value
-            return self._create(meter.event_name, payload, identifier, timestamp, accepting)
+            return self.create(meter.event_name, payload, identifier, timestamp, accepting)
 
     def create_many(self, events: object) -> list[Outcome]:
         """Judge each item of a batch on its own; store the accepted ones in one storage call.
@@ -122,27 +142,6 @@ class Ingest:
                     now=now,
                 )
         return name, identifier
-
-    def _create(
-        self,
-        event_name: object,
-        payload: object,
-        identifier: object,
-        timestamp: object,
-        accepting: Accepting | None,
-    ) -> NewEvent:
-        context = self._context
-        with context.lock:
-            now = context.now()
-            event = self._validate(
-                event_name, payload, identifier, timestamp, now=now, accepting=accepting
-            )
-            if (
-                context.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
-                is None
-            ):
-                rules.duplicate_identifier(event.identifier)
-        return event
 
     def _resolve(self, event_name: object, accepting: Accepting | None) -> tuple[Meter, Any]:
         """The active meter (and its aggregation) that accepts `event_name`, or its rule's error.
