@@ -203,6 +203,25 @@ def from_unix_seconds(seconds: int) -> datetime:
     return _EPOCH + timedelta(seconds=seconds)
 
 
+def to_rfc3339(moment: datetime) -> str:
+    """An aware datetime as Stripe's v2 time string: RFC 3339 in UTC, milliseconds, ``Z``.
+
+    Sub-millisecond parts are floored (truncated), as Stripe's v2 times carry milliseconds.
+    A naive datetime is a programming error here (`ValueError`): inputs are checked and made
+    aware on the way in (`to_datetime`).
+
+    >>> to_rfc3339(datetime(2024, 6, 1, 12, 0, tzinfo=UTC))
+    '2024-06-01T12:00:00.000Z'
+    >>> from datetime import timezone
+    >>> to_rfc3339(datetime(2024, 6, 1, 14, 0, 0, 123999, tzinfo=timezone(timedelta(hours=2))))
+    '2024-06-01T12:00:00.123Z'
+    """
+    if moment.utcoffset() is None:
+        raise ValueError("to_rfc3339 needs a timezone-aware datetime")
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "Z"
+
+
 def window_start(timestamp: int, size: int) -> int:
     """Start of the UTC window of `size` seconds holding `timestamp` (floor, also below 0)."""
     return timestamp - timestamp % size

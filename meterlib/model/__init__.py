@@ -1,4 +1,4 @@
-"""Stripe-shaped value objects: frozen, no I/O; `v1` holds the v1 API's objects.
+"""Stripe-shaped value objects: frozen, no I/O; `v1` holds v1's objects, `v2` v2's and events.
 
 Every name is re-exported here, so ``from meterlib.model import Meter`` reads the same whatever
 module defines it.
@@ -25,8 +25,29 @@ from meterlib.model.v1 import (
     json_number,
     window_summaries,
 )
+from meterlib.model.v2 import (
+    METER_ERROR_CODES,
+    MeterErrorReason,
+    MeterErrorReport,
+    MeterErrorRequest,
+    MeterErrorType,
+    MeterEventSession,
+    MeterLifecycleEventType,
+    MeterSampleError,
+    V1Event,
+    V1EventData,
+    V1EventRequest,
+    V2Event,
+    V2EventReason,
+    V2EventRequest,
+    V2EventType,
+    V2MeterEvent,
+    V2MeterEventAdjustment,
+    V2RelatedObject,
+)
 
 __all__ = [
+    "METER_ERROR_CODES",
     "AggregationSettings",
     "CancelSettings",
     "CustomerMapping",
@@ -34,14 +55,31 @@ __all__ = [
     "Formula",
     "ListObject",
     "Meter",
+    "MeterErrorReason",
+    "MeterErrorReport",
+    "MeterErrorRequest",
+    "MeterErrorType",
     "MeterEvent",
     "MeterEventAdjustment",
     "MeterEventResult",
     "MeterEventResults",
+    "MeterEventSession",
     "MeterEventSummary",
+    "MeterLifecycleEventType",
+    "MeterSampleError",
     "MeterStatus",
     "NewEvent",
     "StatusTransitions",
+    "V1Event",
+    "V1EventData",
+    "V1EventRequest",
+    "V2Event",
+    "V2EventReason",
+    "V2EventRequest",
+    "V2EventType",
+    "V2MeterEvent",
+    "V2MeterEventAdjustment",
+    "V2RelatedObject",
     "ValueSettings",
     "accepted_event",
     "json_number",

@@ -1,0 +1,491 @@
+"""Stripe-shaped value objects of the v2 API and of the event log: frozen, no I/O.
+
+Times are aware UTC datetimes, floored to whole milliseconds on the way in (Stripe's v2 times
+carry milliseconds, so an object equals the one its JSON describes); ``to_dict()`` gives
+Stripe's JSON, v2 times as RFC 3339 strings such as ``2024-06-01T12:00:00.000Z``
+(`meterlib.timeutil.to_rfc3339`).
+
+The v2 pair of `MeterEvent` / `MeterEventAdjustment` is `V2MeterEvent` /
+`V2MeterEventAdjustment`: the prefix reads as Stripe's object tag does
+(``v2.billing.meter_event``) and as the SDK names versioned classes
+(``V1BillingMeterErrorReportTriggeredEvent``). Sessions exist only in v2: `MeterEventSession`.
+
+The event log has Stripe's two shapes. `V2Event` is a thin event as ``/v2/core/events``
+returns it (``object: "v2.core.event"``), for the asynchronous error reports
+``v1.billing.meter.error_report_triggered`` and ``v1.billing.meter.no_meter_found``, whose
+``data`` is a `MeterErrorReport`. `V1Event` is a v1 snapshot event (``object: "event"``), the
+shape Stripe sends for the meter lifecycle events ``billing.meter.created``, ``.updated``,
+``.deactivated`` and ``.reactivated``: these are v1 webhook events whose ``data.object`` is the
+whole `Meter` and whose ``data.previous_attributes`` (``.updated`` only) holds the changed
+fields' old values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Literal, get_args
+
+import attrs
+
+from meterlib.errors import describe
+from meterlib.model.v1 import CancelSettings, Meter
+from meterlib.timeutil import to_rfc3339
+
+V2EventType = Literal["v1.billing.meter.error_report_triggered", "v1.billing.meter.no_meter_found"]
+"""The thin event types meterlib writes: its asynchronous error reports."""
+MeterLifecycleEventType = Literal[
+    "billing.meter.created",
+    "billing.meter.updated",
+    "billing.meter.deactivated",
+    "billing.meter.reactivated",
+]
+"""The v1 snapshot event types of a meter's life."""
+METER_ERROR_CODES = (
+    "archived_meter",
+    "meter_event_customer_not_found",
+    "meter_event_dimension_count_too_high",
+    "meter_event_invalid_value",
+    "meter_event_no_customer_defined",
+    "meter_event_value_too_many_digits",
+    "missing_dimension_payload_keys",
+    "no_meter",
+    "timestamp_in_future",
+    "timestamp_too_far_in_past",
+)
+"""The codes Stripe's SDK lists for ``error_types[].code``, an open enum.
+
+Stripe's docs also name ``meter_event_value_not_found``, and meterlib reports the rules Stripe
+has no code for under their own codes (see `meterlib.errors.ERROR_REPORT_CODES`).
+"""
+
+
+def _utc_milliseconds(moment: datetime) -> datetime:
+    """An aware datetime in UTC, floored to the millisecond; a naive one is a `ValueError`."""
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise ValueError(f"a timezone-aware datetime is required; got {describe(moment)}")
+    utc = moment.astimezone(UTC)
+    return utc.replace(microsecond=utc.microsecond - utc.microsecond % 1000)
+
+
+def _frozen_strings(value: Mapping[str, str]) -> Mapping[str, str]:
+    """A read-only copy of a payload (always a copy: a caller's view may front a live dict)."""
+    return MappingProxyType(dict(value))
+
+
+def _frozen_attributes(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """A read-only copy of ``previous_attributes``, or None."""
+    return None if value is None else MappingProxyType(dict(value))
+
+
+# --- v2 resources -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class V2MeterEvent:
+    """A ``v2.billing.meter_event``: as its v1 pair, with RFC 3339 times and no ``id``."""
+
+    event_name: str
+    identifier: str
+    payload: Mapping[str, str] = attrs.field(converter=_frozen_strings)
+    timestamp: datetime = attrs.field(converter=_utc_milliseconds)
+    created: datetime = attrs.field(converter=_utc_milliseconds)
+    livemode: bool
+    object: Literal["v2.billing.meter_event"] = "v2.billing.meter_event"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v2 JSON shape of this event: exactly its seven fields.
+
+        >>> event = V2MeterEvent(
+        ...     event_name="ai_search_api",
+        ...     identifier="idmp_12345678",
+        ...     payload={"stripe_customer_id": "cus_12345678", "value": "25"},
+        ...     timestamp=datetime(2024, 6, 1, 12, 0, tzinfo=UTC),
+        ...     created=datetime(2024, 6, 1, 12, 10, tzinfo=UTC),
+        ...     livemode=False,
+        ... )
+        >>> event.to_dict()["timestamp"], event.to_dict()["created"]
+        ('2024-06-01T12:00:00.000Z', '2024-06-01T12:10:00.000Z')
+        """
+        return {
+            "object": self.object,
+            "created": to_rfc3339(self.created),
+            "event_name": self.event_name,
+            "identifier": self.identifier,
+            "livemode": self.livemode,
+            "payload": dict(self.payload),
+            "timestamp": to_rfc3339(self.timestamp),
+        }
+
+
+def _require_identifier(
+    instance: object, attribute: attrs.Attribute[CancelSettings], cancel: CancelSettings
+) -> None:
+    if cancel.identifier is None:
+        raise ValueError("a v2 adjustment cancels an identifier: cancel.identifier is required")
+
+
+@attrs.frozen(kw_only=True)
+class V2MeterEventAdjustment:
+    """A ``v2.billing.meter_event_adjustment``: unlike v1 it has an ``id`` and ``created``.
+
+    ``cancel.identifier`` is required (a `CancelSettings` whose identifier is None is a
+    `ValueError`). meterlib applies adjustments at once, so its own have ``status`` complete.
+    """
+
+    id: str
+    event_name: str
+    type: Literal["cancel"]
+    cancel: CancelSettings = attrs.field(validator=_require_identifier)
+    status: Literal["complete", "pending"]
+    created: datetime = attrs.field(converter=_utc_milliseconds)
+    livemode: bool
+    object: Literal["v2.billing.meter_event_adjustment"] = "v2.billing.meter_event_adjustment"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v2 JSON shape of this adjustment: exactly its eight fields."""
+        return {
+            "id": self.id,
+            "object": self.object,
+            "cancel": {"identifier": self.cancel.identifier},
+            "created": to_rfc3339(self.created),
+            "event_name": self.event_name,
+            "livemode": self.livemode,
+            "status": self.status,
+            "type": self.type,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class MeterEventSession:
+    """A ``v2.billing.meter_event_session``: a token that authenticates stream calls.
+
+    The token is a bearer credential, so it is left out of ``repr()``. ``expires_at`` before
+    ``created`` is a `ValueError`.
+    """
+
+    id: str
+    authentication_token: str = attrs.field(repr=False)
+    created: datetime = attrs.field(converter=_utc_milliseconds)
+    expires_at: datetime = attrs.field(converter=_utc_milliseconds)
+    livemode: bool
+    object: Literal["v2.billing.meter_event_session"] = "v2.billing.meter_event_session"
+
+    def __attrs_post_init__(self) -> None:
+        if self.expires_at < self.created:
+            raise ValueError("a session cannot expire before it is created")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v2 JSON shape of this session: exactly its six fields."""
+        return {
+            "id": self.id,
+            "object": self.object,
+            "authentication_token": self.authentication_token,
+            "created": to_rfc3339(self.created),
+            "expires_at": to_rfc3339(self.expires_at),
+            "livemode": self.livemode,
+        }
+
+
+# --- thin events (/v2/core/events) ------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class V2RelatedObject:
+    """A thin event's reference to the API resource it is about."""
+
+    id: str
+    type: str
+    url: str
+
+    @classmethod
+    def meter(cls, meter_id: str) -> V2RelatedObject:
+        """The reference to a meter, as an error report has it.
+
+        >>> V2RelatedObject.meter("mtr_1").url
+        '/v1/billing/meters/mtr_1'
+        """
+        return cls(id=meter_id, type="billing.meter", url=f"/v1/billing/meters/{meter_id}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape: ``id``, ``type``, ``url``."""
+        return {"id": self.id, "type": self.type, "url": self.url}
+
+
+@attrs.frozen(kw_only=True)
+class V2EventRequest:
+    """The API request that caused a thin event."""
+
+    id: str
+    idempotency_key: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape: ``id``, ``idempotency_key``."""
+        return {"id": self.id, "idempotency_key": self.idempotency_key}
+
+
+@attrs.frozen(kw_only=True)
+class V2EventReason:
+    """Why a thin event happened; ``type`` is always ``request``."""
+
+    request: V2EventRequest | None = None
+    type: Literal["request"] = "request"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape: ``request`` (or null) and ``type``."""
+        return {
+            "request": None if self.request is None else self.request.to_dict(),
+            "type": self.type,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class MeterErrorRequest:
+    """The event a sample error came from, by its ``identifier``."""
+
+    identifier: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape: ``identifier``."""
+        return {"identifier": self.identifier}
+
+
+@attrs.frozen(kw_only=True)
+class MeterSampleError:
+    """One sample of an error type: the message and the event's request."""
+
+    error_message: str
+    request: MeterErrorRequest
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape: ``error_message``, ``request``."""
+        return {"error_message": self.error_message, "request": self.request.to_dict()}
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must not be negative; got {value}")
+
+
+def _samples(samples: Iterable[MeterSampleError]) -> tuple[MeterSampleError, ...]:
+    return tuple(samples)
+
+
+@attrs.frozen(kw_only=True)
+class MeterErrorType:
+    """The errors of one ``code`` in a report: how many, and some samples.
+
+    ``code`` is an open enum (`METER_ERROR_CODES`); fewer errors than samples is a `ValueError`.
+    """
+
+    code: str
+    error_count: int = attrs.field(validator=_non_negative)
+    sample_errors: tuple[MeterSampleError, ...] = attrs.field(converter=_samples)
+
+    def __attrs_post_init__(self) -> None:
+        if self.error_count < len(self.sample_errors):
+            raise ValueError("an error type has at least as many errors as samples")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape: ``code``, ``error_count``, ``sample_errors``."""
+        return {
+            "code": self.code,
+            "error_count": self.error_count,
+            "sample_errors": [sample.to_dict() for sample in self.sample_errors],
+        }
+
+
+def _error_types(kinds: Iterable[MeterErrorType]) -> tuple[MeterErrorType, ...]:
+    return tuple(kinds)
+
+
+@attrs.frozen(kw_only=True)
+class MeterErrorReason:
+    """A report's errors: the total and the breakdown by code.
+
+    ``error_count`` is the total of the types' counts; any other total is a `ValueError`.
+    """
+
+    error_count: int = attrs.field(validator=_non_negative)
+    error_types: tuple[MeterErrorType, ...] = attrs.field(converter=_error_types)
+
+    def __attrs_post_init__(self) -> None:
+        if self.error_count != sum(kind.error_count for kind in self.error_types):
+            raise ValueError("error_count must be the total of the error types' counts")
+
+    @classmethod
+    def of(cls, error_types: Iterable[MeterErrorType]) -> MeterErrorReason:
+        """The reason of these error types, with their total as ``error_count``."""
+        kinds = tuple(error_types)
+        return cls(error_count=sum(kind.error_count for kind in kinds), error_types=kinds)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape: ``error_count``, ``error_types``."""
+        return {
+            "error_count": self.error_count,
+            "error_types": [kind.to_dict() for kind in self.error_types],
+        }
+
+
+@attrs.frozen(kw_only=True)
+class MeterErrorReport:
+    """The ``data`` of an error report event: the errors of one validation window.
+
+    Both ``v1.billing.meter.error_report_triggered`` and ``v1.billing.meter.no_meter_found``
+    have this shape (the SDK declares the same fields for each). ``validation_end`` before
+    ``validation_start`` is a `ValueError`.
+    """
+
+    developer_message_summary: str
+    reason: MeterErrorReason
+    validation_start: datetime = attrs.field(converter=_utc_milliseconds)
+    validation_end: datetime = attrs.field(converter=_utc_milliseconds)
+
+    def __attrs_post_init__(self) -> None:
+        if self.validation_end < self.validation_start:
+            raise ValueError("validation_end must not be before validation_start")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape, times as RFC 3339 strings."""
+        return {
+            "developer_message_summary": self.developer_message_summary,
+            "reason": self.reason.to_dict(),
+            "validation_end": to_rfc3339(self.validation_end),
+            "validation_start": to_rfc3339(self.validation_start),
+        }
+
+
+_HAS_RELATED_OBJECT: dict[str, bool] = {
+    "v1.billing.meter.error_report_triggered": True,
+    "v1.billing.meter.no_meter_found": False,
+}
+"""Whether each thin event type refers to a meter."""
+
+
+@attrs.frozen(kw_only=True)
+class V2Event:
+    """A ``v2.core.event`` as ``/v2/core/events/{id}`` returns it, with its ``data``.
+
+    An ``error_report_triggered`` event refers to its meter (``related_object``, see
+    `V2RelatedObject.meter`); a ``no_meter_found`` event has none (Stripe's SDK declares no
+    ``related_object`` for it, and ``to_dict`` leaves the key out). Anything else is a
+    `ValueError`. ``context`` (the account context) and ``reason`` are null unless given, and
+    ``changes`` is always null: these event types track no changes of the related object.
+    """
+
+    id: str
+    type: V2EventType
+    created: datetime = attrs.field(converter=_utc_milliseconds)
+    livemode: bool
+    data: MeterErrorReport
+    related_object: V2RelatedObject | None = None
+    context: str | None = None
+    reason: V2EventReason | None = None
+    object: Literal["v2.core.event"] = "v2.core.event"
+
+    def __attrs_post_init__(self) -> None:
+        has = _HAS_RELATED_OBJECT.get(self.type)
+        if has is None:
+            raise ValueError(f"unknown event type {self.type!r}")
+        if has != (self.related_object is not None):
+            raise ValueError(
+                f"a {self.type} event {'needs' if has else 'has no'} related_object (its meter)"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape of the fetched event."""
+        event: dict[str, Any] = {
+            "id": self.id,
+            "object": self.object,
+            "changes": None,
+            "context": self.context,
+            "created": to_rfc3339(self.created),
+            "data": self.data.to_dict(),
+            "livemode": self.livemode,
+            "reason": None if self.reason is None else self.reason.to_dict(),
+        }
+        if self.related_object is not None:
+            event["related_object"] = self.related_object.to_dict()
+        event["type"] = self.type
+        return event
+
+
+# --- v1 snapshot events (webhooks) --------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class V1EventRequest:
+    """The API request that caused a snapshot event; both null for an automatic event."""
+
+    id: str | None = None
+    idempotency_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape: ``id``, ``idempotency_key``, each possibly null."""
+        return {"id": self.id, "idempotency_key": self.idempotency_key}
+
+
+@attrs.frozen(kw_only=True)
+class V1EventData:
+    """A snapshot event's ``data``: the whole meter; for an update, the old changed values."""
+
+    object: Meter
+    previous_attributes: Mapping[str, Any] | None = attrs.field(
+        default=None, converter=_frozen_attributes
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's JSON shape; ``previous_attributes`` only when there are some."""
+        data: dict[str, Any] = {"object": self.object.to_dict()}
+        if self.previous_attributes is not None:
+            data["previous_attributes"] = dict(self.previous_attributes)
+        return data
+
+
+_METER_LIFECYCLE_TYPES = frozenset(get_args(MeterLifecycleEventType))
+
+
+@attrs.frozen(kw_only=True)
+class V1Event:
+    """A v1 snapshot ``event`` about a meter: created, updated, deactivated or reactivated.
+
+    ``data.previous_attributes`` is given for ``billing.meter.updated`` and only for it (Stripe
+    includes it in ``*.updated`` events only), and ``livemode`` is the meter's; anything else is
+    a `ValueError`. ``pending_webhooks`` is 0 by default: in process nobody awaits delivery.
+    Connect's ``account`` and ``context`` are left out, as Stripe leaves them out of an
+    account's own events.
+    """
+
+    id: str
+    type: MeterLifecycleEventType
+    created: int
+    livemode: bool
+    data: V1EventData
+    api_version: str | None
+    pending_webhooks: int = attrs.field(default=0, validator=_non_negative)
+    request: V1EventRequest | None = attrs.field(factory=V1EventRequest)
+    object: Literal["event"] = "event"
+
+    def __attrs_post_init__(self) -> None:
+        if self.type not in _METER_LIFECYCLE_TYPES:
+            raise ValueError(f"unknown event type {self.type!r}")
+        updated = self.type == "billing.meter.updated"
+        if updated != (self.data.previous_attributes is not None):
+            raise ValueError("previous_attributes belongs to billing.meter.updated events only")
+        if self.data.object.livemode != self.livemode:
+            raise ValueError("an event's livemode is its meter's")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v1 JSON shape of the event, the meter in its own v1 shape."""
+        return {
+            "id": self.id,
+            "object": self.object,
+            "api_version": self.api_version,
+            "created": self.created,
+            "data": self.data.to_dict(),
+            "livemode": self.livemode,
+            "pending_webhooks": self.pending_webhooks,
+            "request": None if self.request is None else self.request.to_dict(),
+            "type": self.type,
+        }
