@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-BASELINES = ("floor", "sqlite3", "duckdb")
+BASELINES = ("floor", "sqlite3", "duckdb", "create_many")
 """Backends that are baselines; every other backend row is compared with them."""
 
 PER_EVENT = "ingest per-event"
 BULK = "ingest bulk"
+STREAM = "ingest v2 stream, 100-event calls (create_many of the same 100 as baseline)"
 DURABLE_NORMAL = "durable per-event synchronous=NORMAL"
 DURABLE_FULL = "durable per-event synchronous=FULL"
 HOURLY_SERIES = "summary 1 customer hourly 30d, 720 windows (m.usage_series)"
@@ -34,6 +35,7 @@ GROWTH = "summary cost vs store size (events outside range)"
 WORKLOAD_ORDER = (
     PER_EVENT,
     BULK,
+    STREAM,
     DURABLE_NORMAL,
     DURABLE_FULL,
     HOURLY_SERIES,
@@ -52,6 +54,8 @@ BACKEND_ORDER = (*BASELINES, "memory", "sqlite")
 RATIO_TARGETS: dict[tuple[str, str, str], float] = {
     (PER_EVENT, "memory", "floor"): 3.0,
     (BULK, "memory", "floor"): 1.5,
+    (STREAM, "memory", "create_many"): 1.0,
+    (STREAM, "sqlite", "create_many"): 1.0,
     (DURABLE_NORMAL, "sqlite", "sqlite3"): 2.0,
     (HOURLY_SERIES, "memory", "sqlite3"): 1 / 3,
     (HOURLY_SERIES, "memory", "duckdb"): 1 / 20,

@@ -30,6 +30,7 @@ from bench.report import (
     GROWTH,
     PER_EVENT,
     RSS,
+    STREAM,
     Row,
     latency_row,
     missing_row,
@@ -47,12 +48,15 @@ from bench.workloads import (
     variant_name,
 )
 from meterlib import Metering
+from meterlib.errors import ERROR_REPORT_TRIGGERED, NO_METER_FOUND
 from meterlib.storage import known_schemes
 
-WORKLOADS = ("per-event", "bulk", "durable", "summaries", "cold-open", "rss", "growth")
+WORKLOADS = ("per-event", "bulk", "stream", "durable", "summaries", "cold-open", "rss", "growth")
 """The sections of a run, in the order they run; ``--only`` picks some."""
 BACKENDS = ("memory", "sqlite")
 INGEST_VARIANT = variant_name("sum", None)
+STREAM_EVENTS = 200_000
+"""Events the stream comparison sends (or all of them, if fewer)."""
 RSS_MIN_EVENTS = 100_000
 """Below this many events the RSS projection is too rough to hold against the target."""
 PROBE_EVENTS = 240
@@ -240,6 +244,38 @@ class Suite:
                 self.rows.append(rate_row(BULK, INGEST_VARIANT, backend, len(self.events), seconds))
             metering.close()
             self._drop(url)
+
+    def stream(self) -> None:
+        """v2 stream calls of 100 events against ``create_many`` of the same 100, in turn.
+
+        Each backend gets two fresh stores; the batches go to one through the stream and to
+        the other through ``create_many``, alternately, so both see the same load.
+        """
+        size = 100
+        events = self.events[:STREAM_EVENTS]
+        for backend in self._backends(STREAM, INGEST_VARIANT):
+            variant = f"{INGEST_VARIANT} on {backend}"
+            urls = [self._url(backend, f"stream-{kind}") for kind in ("stream", "many")]
+            streamed, _ = new_store(urls[0], "sum", None)
+            batched, _ = new_store(urls[1], "sum", None)
+            stream_call = streamed.v2.billing.meter_event_stream.create
+            token = streamed.v2.billing.meter_event_session.create().authentication_token
+            totals = {backend: 0.0, "create_many": 0.0}
+            for first in range(0, len(events), size):
+                chunk = events[first : first + size]
+                calls: list[tuple[str, Callable[[], object]]] = [
+                    (backend, partial(stream_call, events=chunk, authentication_token=token)),
+                    ("create_many", partial(batched.meter_events.create_many, chunk)),
+                ]
+                for name, call in calls if first // size % 2 else calls[::-1]:
+                    totals[name] += timed(call)[1]  # each goes first every other batch
+            if streamed.v2.core.events.list(types=[ERROR_REPORT_TRIGGERED, NO_METER_FOUND]).data:
+                raise RuntimeError("the stream rejected benchmark events")
+            for name, seconds in totals.items():
+                self.rows.append(rate_row(STREAM, variant, name, len(events), seconds))
+            for metering, url in ((streamed, urls[0]), (batched, urls[1])):
+                metering.close()
+                self._drop(url)
 
     def durable(self) -> None:
         """Per-event create, each committed before it returns, against a bare sqlite3 loop."""

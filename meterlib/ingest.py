@@ -8,7 +8,7 @@ that follow them) is an adapter over `Ingest`; no rule is written twice. Rules l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from meterlib import validation as rules
 from meterlib.aggregation import Aggregation
@@ -21,6 +21,14 @@ Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
 """Event names mapped to the active meter and aggregation that accept their events."""
 Outcome = NewEvent | InvalidRequestError
 """What became of one event: stored as this `NewEvent`, or rejected with this error."""
+
+
+class Batch(NamedTuple):
+    """What became of a batch: one outcome per item, and the items that broke a rule."""
+
+    outcomes: list[Outcome]
+    invalid: list[int]
+    """Indexes of the items rejected by a rule (not the duplicates), in order."""
 
 
 class Ingest:
@@ -89,8 +97,13 @@ class Ingest:
         Each item holds ``create``'s arguments as a mapping. One outcome per item, in order;
         an identifier repeated within the batch is a duplicate of the earlier item.
         """
+        return self.create_batch(events).outcomes
+
+    def create_batch(self, events: object) -> Batch:
+        """`create_many`, and which items broke a rule (duplicates aside), for error reports."""
         items = rules.validate_batch(events)
         outcomes: list[Outcome] = []
+        invalid: list[int] = []
         valid: list[NewEvent] = []
         accepting: Accepting = {}
         common_item = rules.common_item
@@ -104,6 +117,7 @@ class Ingest:
                         arguments = rules.event_arguments(item, index)
                         event = self._validate(*arguments, now=now, accepting=accepting)
                     except InvalidRequestError as error:
+                        invalid.append(index)
                         outcomes.append(error)
                         continue
                 outcomes.append(event)
@@ -111,7 +125,7 @@ class Ingest:
             stored = context.storage.add_events(valid, duplicate_after=rules.duplicate_cutoff(now))
         if None in stored:
             _reject_duplicates(outcomes, stored)
-        return outcomes
+        return Batch(outcomes, invalid)
 
     def cancel(self, event_name: object, type: object, cancel: object) -> tuple[str, str]:
         """Cancel the event an adjustment names; its event name and identifier.

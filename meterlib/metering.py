@@ -14,8 +14,10 @@ from meterlib.errors import ConfigurationError, describe
 from meterlib.ingest import Ingest
 from meterlib.model import MeterEvent, accepted_event
 from meterlib.services import usage
+from meterlib.services.event_log import EventLog
 from meterlib.services.events import MeterEventAdjustments, MeterEvents
 from meterlib.services.meters import Meters
+from meterlib.services.v2 import V2
 from meterlib.storage import Storage, storage_from_url
 from meterlib.timeutil import Clock, SystemClock
 
@@ -67,9 +69,13 @@ class Metering:
         self.context = Context(storage=self.storage, clock=self.clock, livemode=livemode)
         """What every service shares: storage, clock, livemode and the lock of this instance."""
         self._ingest = Ingest(self.context)
-        self.meters = Meters(self.context)
+        events = EventLog(self.context)
+        self.meters = Meters(self.context, events)
         self.meter_events = MeterEvents(self.context, self._ingest)
         self.meter_event_adjustments = MeterEventAdjustments(self.context, self._ingest)
+        self.v2 = V2(self.context, self._ingest, events)
+        """Stripe's v2 API: ``v2.billing.meter_events``, ``.meter_event_adjustments``,
+        ``.meter_event_session``, ``.meter_event_stream``, and ``v2.core.events``."""
 
     def record(
         self,

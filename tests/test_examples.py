@@ -96,3 +96,23 @@ def test_meters_table_lists_each_formula_and_window(output: str) -> None:
     assert meters[("ai_tokens",)][-3:] == ("sum", "none", "(raw)")
     assert meters[("seats",)][-3:] == ("last", "none", "(raw)")
     assert meters[("gpus_in_use",)][-2:] == ("sum", "hour")
+
+
+HIGH_THROUGHPUT = QUICKSTART.parent / "high_throughput.py"
+
+
+def test_high_throughput_example_records_and_reports_what_it_says() -> None:
+    """The stream example: every good event counted, the two bad ones reported by code."""
+    done = subprocess.run(
+        [sys.executable, str(HIGH_THROUGHPUT)], capture_output=True, text=True, check=True
+    )
+    lines = done.stdout.splitlines()
+    totals = {customer: 0 for customer in ("cus_0", "cus_1", "cus_2")}
+    for n in range(1_000):
+        if n not in (10, 20):  # event 10 has a bad value, event 20 names no meter
+            totals[f"cus_{n % 3}"] += n % 7
+    assert lines[:3] == [f"{customer} {total}" for customer, total in totals.items()]
+    assert sorted(lines[3:]) == [
+        "v1.billing.meter.error_report_triggered meter_event_invalid_value 1 ['req_10']",
+        "v1.billing.meter.no_meter_found no_meter 1 ['req_20']",
+    ]

@@ -18,6 +18,11 @@ shape Stripe sends for the meter lifecycle events ``billing.meter.created``, ``.
 ``.deactivated`` and ``.reactivated``: these are v1 webhook events whose ``data.object`` is the
 whole `Meter` and whose ``data.previous_attributes`` (``.updated`` only) holds the changed
 fields' old values.
+
+The event log stores each event as the JSON text of its ``to_dict()``; `logged_event_from_dict`
+and each class's ``from_dict`` give the typed object back (`meter_from_dict` the `Meter` of a
+snapshot event). They read only JSON meterlib wrote, so they check little: a malformed dict
+raises `KeyError`, `ValueError` or `TypeError`, whichever Python meets first.
 """
 
 from __future__ import annotations
@@ -25,12 +30,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Self, get_args
 
 import attrs
 
 from meterlib.errors import describe
-from meterlib.model.v1 import CancelSettings, Meter
+from meterlib.model.v1 import (
+    AggregationSettings,
+    CancelSettings,
+    CustomerMapping,
+    Meter,
+    StatusTransitions,
+    ValueSettings,
+)
 from meterlib.timeutil import to_rfc3339
 
 V2EventType = Literal["v1.billing.meter.error_report_triggered", "v1.billing.meter.no_meter_found"]
@@ -67,6 +79,17 @@ def _utc_milliseconds(moment: datetime) -> datetime:
         raise ValueError(f"a timezone-aware datetime is required; got {describe(moment)}")
     utc = moment.astimezone(UTC)
     return utc.replace(microsecond=utc.microsecond - utc.microsecond % 1000)
+
+
+def _from_rfc3339(text: str) -> datetime:
+    """The aware datetime of an RFC 3339 string as `to_rfc3339` writes it."""
+    return datetime.fromisoformat(text)
+
+
+def _check_object(data: Mapping[str, Any], tag: str) -> None:
+    """Refuse (`ValueError`) a dict whose ``object`` is not `tag`; no ``object`` is a `KeyError`."""
+    if data["object"] != tag:
+        raise ValueError(f"expected object {tag!r}; got {describe(data['object'])}")
 
 
 def _frozen_strings(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -212,6 +235,16 @@ class V2RelatedObject:
         """Stripe's JSON shape: ``id``, ``type``, ``url``."""
         return {"id": self.id, "type": self.type, "url": self.url}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The reference `to_dict` gave `data`.
+
+        >>> related = V2RelatedObject.meter("mtr_1")
+        >>> V2RelatedObject.from_dict(related.to_dict()) == related
+        True
+        """
+        return cls(id=data["id"], type=data["type"], url=data["url"])
+
 
 @attrs.frozen(kw_only=True)
 class V2EventRequest:
@@ -223,6 +256,16 @@ class V2EventRequest:
     def to_dict(self) -> dict[str, Any]:
         """Stripe's JSON shape: ``id``, ``idempotency_key``."""
         return {"id": self.id, "idempotency_key": self.idempotency_key}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The request `to_dict` gave `data`.
+
+        >>> request = V2EventRequest(id="req_1", idempotency_key="key_1")
+        >>> V2EventRequest.from_dict(request.to_dict()) == request
+        True
+        """
+        return cls(id=data["id"], idempotency_key=data["idempotency_key"])
 
 
 @attrs.frozen(kw_only=True)
@@ -239,6 +282,20 @@ class V2EventReason:
             "type": self.type,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The reason `to_dict` gave `data`.
+
+        >>> reason = V2EventReason(request=V2EventRequest(id="req_1", idempotency_key="key_1"))
+        >>> V2EventReason.from_dict(reason.to_dict()) == reason
+        True
+        """
+        request = data["request"]
+        return cls(
+            request=None if request is None else V2EventRequest.from_dict(request),
+            type=data["type"],
+        )
+
 
 @attrs.frozen(kw_only=True)
 class MeterErrorRequest:
@@ -249,6 +306,16 @@ class MeterErrorRequest:
     def to_dict(self) -> dict[str, Any]:
         """Stripe's JSON shape: ``identifier``."""
         return {"identifier": self.identifier}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The request `to_dict` gave `data`.
+
+        >>> request = MeterErrorRequest(identifier="idmp_1")
+        >>> MeterErrorRequest.from_dict(request.to_dict()) == request
+        True
+        """
+        return cls(identifier=data["identifier"])
 
 
 @attrs.frozen(kw_only=True)
@@ -261,6 +328,21 @@ class MeterSampleError:
     def to_dict(self) -> dict[str, Any]:
         """Stripe's JSON shape: ``error_message``, ``request``."""
         return {"error_message": self.error_message, "request": self.request.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The sample `to_dict` gave `data`.
+
+        >>> sample = MeterSampleError(
+        ...     error_message="No customer.", request=MeterErrorRequest(identifier="idmp_1")
+        ... )
+        >>> MeterSampleError.from_dict(sample.to_dict()) == sample
+        True
+        """
+        return cls(
+            error_message=data["error_message"],
+            request=MeterErrorRequest.from_dict(data["request"]),
+        )
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -295,6 +377,23 @@ class MeterErrorType:
             "sample_errors": [sample.to_dict() for sample in self.sample_errors],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The error type `to_dict` gave `data`, its counts checked again.
+
+        >>> sample = MeterSampleError(
+        ...     error_message="No meter.", request=MeterErrorRequest(identifier="idmp_1")
+        ... )
+        >>> kind = MeterErrorType(code="no_meter", error_count=2, sample_errors=[sample])
+        >>> MeterErrorType.from_dict(kind.to_dict()) == kind
+        True
+        """
+        return cls(
+            code=data["code"],
+            error_count=data["error_count"],
+            sample_errors=[MeterSampleError.from_dict(sample) for sample in data["sample_errors"]],
+        )
+
 
 def _error_types(kinds: Iterable[MeterErrorType]) -> tuple[MeterErrorType, ...]:
     return tuple(kinds)
@@ -327,6 +426,21 @@ class MeterErrorReason:
             "error_types": [kind.to_dict() for kind in self.error_types],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The reason `to_dict` gave `data`, its total checked again.
+
+        >>> reason = MeterErrorReason.of(
+        ...     [MeterErrorType(code="no_meter", error_count=2, sample_errors=[])]
+        ... )
+        >>> MeterErrorReason.from_dict(reason.to_dict()) == reason
+        True
+        """
+        return cls(
+            error_count=data["error_count"],
+            error_types=[MeterErrorType.from_dict(kind) for kind in data["error_types"]],
+        )
+
 
 @attrs.frozen(kw_only=True)
 class MeterErrorReport:
@@ -354,6 +468,26 @@ class MeterErrorReport:
             "validation_end": to_rfc3339(self.validation_end),
             "validation_start": to_rfc3339(self.validation_start),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The report `to_dict` gave `data`, its RFC 3339 times parsed back.
+
+        >>> report = MeterErrorReport(
+        ...     developer_message_summary="There is 1 invalid event",
+        ...     reason=MeterErrorReason.of([]),
+        ...     validation_start=datetime(2024, 6, 1, 12, 0, tzinfo=UTC),
+        ...     validation_end=datetime(2024, 6, 1, 12, 0, 10, tzinfo=UTC),
+        ... )
+        >>> MeterErrorReport.from_dict(report.to_dict()) == report
+        True
+        """
+        return cls(
+            developer_message_summary=data["developer_message_summary"],
+            reason=MeterErrorReason.from_dict(data["reason"]),
+            validation_start=_from_rfc3339(data["validation_start"]),
+            validation_end=_from_rfc3339(data["validation_end"]),
+        )
 
 
 _HAS_RELATED_OBJECT: dict[str, bool] = {
@@ -410,6 +544,44 @@ class V2Event:
         event["type"] = self.type
         return event
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The thin event `to_dict` gave `data` (as read back from the event log's JSON).
+
+        Only JSON meterlib wrote is expected: a malformed dict, or one whose ``object`` is not
+        ``v2.core.event``, raises `KeyError`, `ValueError` or `TypeError`.
+
+        >>> import json
+        >>> event = V2Event(
+        ...     id="evt_1",
+        ...     type="v1.billing.meter.error_report_triggered",
+        ...     created=datetime(2024, 6, 1, 12, 0, 11, tzinfo=UTC),
+        ...     livemode=False,
+        ...     data=MeterErrorReport(
+        ...         developer_message_summary="There are 0 invalid events",
+        ...         reason=MeterErrorReason.of([]),
+        ...         validation_start=datetime(2024, 6, 1, 12, 0, tzinfo=UTC),
+        ...         validation_end=datetime(2024, 6, 1, 12, 0, 10, tzinfo=UTC),
+        ...     ),
+        ...     related_object=V2RelatedObject.meter("mtr_1"),
+        ... )
+        >>> V2Event.from_dict(json.loads(json.dumps(event.to_dict()))) == event
+        True
+        """
+        _check_object(data, "v2.core.event")
+        related = data.get("related_object")  # left out of no_meter_found events
+        reason = data["reason"]
+        return cls(
+            id=data["id"],
+            type=data["type"],
+            created=_from_rfc3339(data["created"]),
+            livemode=data["livemode"],
+            data=MeterErrorReport.from_dict(data["data"]),
+            related_object=None if related is None else V2RelatedObject.from_dict(related),
+            context=data["context"],
+            reason=None if reason is None else V2EventReason.from_dict(reason),
+        )
+
 
 # --- v1 snapshot events (webhooks) --------------------------------------------------------------
 
@@ -424,6 +596,16 @@ class V1EventRequest:
     def to_dict(self) -> dict[str, Any]:
         """Stripe's JSON shape: ``id``, ``idempotency_key``, each possibly null."""
         return {"id": self.id, "idempotency_key": self.idempotency_key}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The request `to_dict` gave `data`, nulls kept.
+
+        >>> request = V1EventRequest(id="req_1", idempotency_key=None)
+        >>> V1EventRequest.from_dict(request.to_dict()) == request
+        True
+        """
+        return cls(id=data["id"], idempotency_key=data["idempotency_key"])
 
 
 @attrs.frozen(kw_only=True)
@@ -441,6 +623,23 @@ class V1EventData:
         if self.previous_attributes is not None:
             data["previous_attributes"] = dict(self.previous_attributes)
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The data `to_dict` gave `data`: the meter rebuilt, old values as given.
+
+        >>> from meterlib import Metering
+        >>> meter = Metering().meters.create(
+        ...     display_name="API", event_name="api", default_aggregation={"formula": "count"}
+        ... )
+        >>> data = V1EventData(object=meter, previous_attributes={"display_name": "Old"})
+        >>> V1EventData.from_dict(data.to_dict()) == data
+        True
+        """
+        return cls(
+            object=meter_from_dict(data["object"]),
+            previous_attributes=data.get("previous_attributes"),  # only in .updated events
+        )
 
 
 _METER_LIFECYCLE_TYPES = frozenset(get_args(MeterLifecycleEventType))
@@ -489,3 +688,108 @@ class V1Event:
             "request": None if self.request is None else self.request.to_dict(),
             "type": self.type,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """The snapshot event `to_dict` gave `data` (as read back from the event log's JSON).
+
+        Only JSON meterlib wrote is expected: a malformed dict, or one whose ``object`` is not
+        ``event``, raises `KeyError`, `ValueError` or `TypeError`.
+
+        >>> import json
+        >>> from meterlib import Metering
+        >>> meter = Metering().meters.create(
+        ...     display_name="API", event_name="api", default_aggregation={"formula": "count"}
+        ... )
+        >>> event = V1Event(
+        ...     id="evt_1",
+        ...     type="billing.meter.created",
+        ...     created=meter.created,
+        ...     livemode=meter.livemode,
+        ...     data=V1EventData(object=meter),
+        ...     api_version=None,
+        ... )
+        >>> V1Event.from_dict(json.loads(json.dumps(event.to_dict()))) == event
+        True
+        """
+        _check_object(data, "event")
+        request = data["request"]
+        return cls(
+            id=data["id"],
+            type=data["type"],
+            created=data["created"],
+            livemode=data["livemode"],
+            data=V1EventData.from_dict(data["data"]),
+            api_version=data["api_version"],
+            pending_webhooks=data["pending_webhooks"],
+            request=None if request is None else V1EventRequest.from_dict(request),
+        )
+
+
+def meter_from_dict(data: Mapping[str, Any]) -> Meter:
+    """The `Meter` whose v1 shape (``Meter.to_dict()``) is `data`, its settings rebuilt.
+
+    Only JSON meterlib wrote is expected: a malformed dict, or one whose ``object`` is not
+    ``billing.meter``, raises `KeyError`, `ValueError` or `TypeError`.
+
+    >>> from meterlib import Metering
+    >>> meter = Metering().meters.create(
+    ...     display_name="API", event_name="api", default_aggregation={"formula": "count"}
+    ... )
+    >>> meter_from_dict(meter.to_dict()) == meter
+    True
+    """
+    _check_object(data, "billing.meter")
+    customer_mapping = data["customer_mapping"]
+    return Meter(
+        id=data["id"],
+        created=data["created"],
+        updated=data["updated"],
+        display_name=data["display_name"],
+        event_name=data["event_name"],
+        default_aggregation=AggregationSettings(formula=data["default_aggregation"]["formula"]),
+        customer_mapping=CustomerMapping(
+            event_payload_key=customer_mapping["event_payload_key"], type=customer_mapping["type"]
+        ),
+        value_settings=ValueSettings(event_payload_key=data["value_settings"]["event_payload_key"]),
+        event_time_window=data["event_time_window"],
+        status=data["status"],
+        status_transitions=StatusTransitions(
+            deactivated_at=data["status_transitions"]["deactivated_at"]
+        ),
+        livemode=data["livemode"],
+    )
+
+
+def logged_event_from_dict(data: Mapping[str, Any]) -> V2Event | V1Event:
+    """The event log's event whose ``to_dict()`` is `data`, chosen by its ``object``.
+
+    ``v2.core.event`` gives a `V2Event`, ``event`` a `V1Event`; any other ``object`` is a
+    `ValueError`, and a malformed dict raises `KeyError`, `ValueError` or `TypeError`.
+
+    >>> import json
+    >>> from meterlib import Metering
+    >>> meter = Metering().meters.create(
+    ...     display_name="API", event_name="api", default_aggregation={"formula": "count"}
+    ... )
+    >>> event = V1Event(
+    ...     id="evt_1",
+    ...     type="billing.meter.created",
+    ...     created=meter.created,
+    ...     livemode=meter.livemode,
+    ...     data=V1EventData(object=meter),
+    ...     api_version=None,
+    ... )
+    >>> logged_event_from_dict(json.loads(json.dumps(event.to_dict()))) == event
+    True
+    >>> logged_event_from_dict(meter.to_dict())
+    Traceback (most recent call last):
+    ...
+    ValueError: not a logged event: object 'billing.meter'
+    """
+    tag = data["object"]
+    if tag == "v2.core.event":
+        return V2Event.from_dict(data)
+    if tag == "event":
+        return V1Event.from_dict(data)
+    raise ValueError(f"not a logged event: object {describe(tag)}")

@@ -11,15 +11,18 @@ import attrs
 from meterlib import validation as rules
 from meterlib.context import Context
 from meterlib.model import ListObject, Meter, MeterEventSummary, StatusTransitions, window_summaries
+from meterlib.model.v2 import MeterLifecycleEventType, V1Event, V1EventData
 from meterlib.pagination import list_page, summary_id_prefix, summary_page
+from meterlib.services.event_log import EventLog
 from meterlib.storage import SummaryQuery
 
 
 class Meters:
     """``m.meters``: create, retrieve, update, deactivate, reactivate, list, summaries."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, log: EventLog) -> None:
         self._context = context
+        self._log = log
 
     def create(
         self,
@@ -65,26 +68,53 @@ class Meters:
             )
             if not self._context.storage.add_meter(meter):
                 rules.event_name_taken(params.event_name)
-            return meter
+        self._publish("billing.meter.created", meter)
+        return meter
 
     def retrieve(self, id: str) -> Meter:
         """The meter with this id; ``resource_missing`` if there is none."""
         return retrieve_meter(self._context, id)
 
-    def _change(self, id: str, change: Callable[[Meter, int], Meter | None]) -> Meter:
+    def _change(
+        self, id: str, kind: MeterLifecycleEventType, change: Callable[[Meter, int], Meter | None]
+    ) -> Meter:
+        """Apply `change` to the meter (None: nothing changes) and log it as a `kind` event."""
         with self._context.lock:
             meter = self.retrieve(id)
             changed = change(meter, self._context.now())
             if changed is None:
                 return meter
             self._context.storage.replace_meter(changed)
-            return changed
+        self._publish(kind, changed, before=meter)
+        return changed
+
+    def _publish(
+        self, kind: MeterLifecycleEventType, meter: Meter, *, before: Meter | None = None
+    ) -> None:
+        """Log a lifecycle event of the meter; an update says what its fields were before."""
+        previous = None
+        if kind == "billing.meter.updated" and before is not None:
+            old, new = before.to_dict(), meter.to_dict()
+            previous = {key: value for key, value in old.items() if new[key] != value}
+        self._log.publish(
+            [
+                V1Event(
+                    id=self._log.new_id(),
+                    type=kind,
+                    created=meter.updated,
+                    livemode=meter.livemode,
+                    data=V1EventData(object=meter, previous_attributes=previous),
+                    api_version=None,
+                )
+            ]
+        )
 
     def update(self, id: str, *, display_name: str | None = None) -> Meter:
         """Rename a meter: ``display_name`` is the only field that can change."""
         name = None if display_name is None else rules.validate_display_name(display_name)
         return self._change(
             id,
+            "billing.meter.updated",
             lambda meter, now: (
                 None if name is None else attrs.evolve(meter, display_name=name, updated=now)
             ),
@@ -94,6 +124,7 @@ class Meters:
         """Stop accepting events (``archived_meter``); data and summaries stay."""
         return self._change(
             id,
+            "billing.meter.deactivated",
             lambda meter, now: (
                 None
                 if meter.status == "inactive"
@@ -110,6 +141,7 @@ class Meters:
         """Accept events again; ``deactivated_at`` returns to None."""
         return self._change(
             id,
+            "billing.meter.reactivated",
             lambda meter, now: (
                 None
                 if meter.status == "active"

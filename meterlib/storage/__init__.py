@@ -12,12 +12,23 @@ from typing import Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
 
 from meterlib.errors import ConfigurationError, describe
-from meterlib.storage.base import EventRecord, NewEvent, Point, Storage, SummaryQuery, page_of
+from meterlib.storage.base import (
+    EventRecord,
+    LogRecord,
+    NewEvent,
+    Point,
+    SessionRecord,
+    Storage,
+    SummaryQuery,
+    page_of,
+)
 
 __all__ = [
     "EventRecord",
+    "LogRecord",
     "NewEvent",
     "Point",
+    "SessionRecord",
     "Storage",
     "SummaryQuery",
     "known_schemes",

@@ -2,6 +2,8 @@
 
 Storage stores and queries; every rule lives in `meterlib.validation`. The one conditional write,
 `add_event`'s identifier check, is there so a database can make "check then insert" atomic.
+Besides meters and events, storage keeps two kinds of records for Stripe's v2 API: meter event
+sessions (`SessionRecord`) and the event log (`LogRecord`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from meterlib.aggregation import Aggregation
 from meterlib.model import Meter, NewEvent
 from meterlib.summaries import SummaryQuery, summarize_points
 
-__all__ = ["EventRecord", "NewEvent", "Point", "Storage", "SummaryQuery", "page_of"]
+__all__ = [
+    "EventRecord",
+    "LogRecord",
+    "NewEvent",
+    "Point",
+    "SessionRecord",
+    "Storage",
+    "SummaryQuery",
+    "page_of",
+]
 
 Point = tuple[int, int, Decimal | None]
 """``(timestamp, seq, value)`` of a surviving event; ``seq`` is the order of receipt."""
@@ -37,6 +48,39 @@ class EventRecord:
     cancelled: bool
 
 
+@attrs.frozen(kw_only=True)
+class SessionRecord:
+    """A v2 meter event session: its token authenticates stream calls until expires_at.
+
+    >>> SessionRecord(id="mes_1", token="tok_1", created=100, expires_at=1_000).expires_at
+    1000
+    """
+
+    id: str
+    token: str
+    created: int
+    """Unix seconds."""
+    expires_at: int
+    """Unix seconds."""
+
+
+@attrs.frozen(kw_only=True)
+class LogRecord:
+    """One entry of the event log (``/v2/core/events``): an event object's JSON, by id and type.
+
+    >>> LogRecord(id="evt_1", type="billing.meter.created", created=100, body="{}").type
+    'billing.meter.created'
+    """
+
+    id: str
+    type: str
+    """E.g. ``"v1.billing.meter.error_report_triggered"``, ``"billing.meter.created"``."""
+    created: int
+    """Unix seconds."""
+    body: str
+    """The object's JSON text, stored and returned as given."""
+
+
 class _HasId(Protocol):
     @property
     def id(self) -> str: ...
@@ -52,12 +96,12 @@ def page_of(
     starting_after: str | None = None,
     ending_before: str | None = None,
 ) -> tuple[Sequence[_T], bool] | None:
-    """A `Storage.list_meters` page of `items` (already in list order), by Stripe's cursor rules.
+    """A `Storage.list_meters` (or `list_log_events`) page of `items`, already in list order.
 
-    For a backend that lists every meter anyway: O(len(items)). ``starting_after`` pages towards
-    the end of the list, ``ending_before`` towards its start; the page itself is always in list
-    order, with whether items lie beyond it in the paging direction. None if the cursor is not
-    one of the items.
+    Stripe's cursor rules, for a backend that lists every item anyway: O(len(items)).
+    ``starting_after`` pages towards the end of the list, ``ending_before`` towards its start;
+    the page itself is always in list order, with whether items lie beyond it in the paging
+    direction. None if the cursor is not one of the items.
 
     >>> from types import SimpleNamespace as Item
     >>> page_of([Item(id="c"), Item(id="b"), Item(id="a")], limit=1, starting_after="c")
@@ -158,6 +202,77 @@ class Storage(abc.ABC):
         O(log n + events in the range).
         """
         return summarize_points(self.scan_points, query, aggregation)
+
+    # --- v2 meter event sessions -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_session(self, session: SessionRecord) -> None:
+        """Store a new session. Atomic. O(log n).
+
+        Raises:
+            StorageError: ``storage_conflict`` (nothing stored) if a session with its token or
+                its id is stored already; tokens are random, so in practice this never happens.
+
+        """
+
+    @abc.abstractmethod
+    def find_session(self, token: str) -> SessionRecord | None:
+        """The stored session with this token, expired or not (the caller decides), or None.
+
+        Any process on the same durable store finds the sessions another one added. O(log n).
+        """
+
+    @abc.abstractmethod
+    def purge_sessions(self, *, expired_by: int) -> int:
+        """Delete every session with ``expires_at <= expired_by``; return how many. Atomic.
+
+        O(k log n) for k sessions deleted.
+        """
+
+    # --- v2 event log ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_log_events(self, records: Sequence[LogRecord]) -> None:
+        """Append the records to the event log, in order: all of them or none. Atomic.
+
+        Their order of receipt is the list's order, after every entry stored before.
+        O(k log n) for k records.
+
+        Raises:
+            StorageError: ``storage_conflict`` (nothing stored) if an id is stored already or
+                appears twice in `records`.
+
+        """
+
+    @abc.abstractmethod
+    def list_log_events(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        types: frozenset[str] | None = None,
+    ) -> tuple[Sequence[LogRecord], bool] | None:
+        """One page of the event log, newest received first; only these `types`, if given.
+
+        The page and cursor rules are `list_meters`': the first `limit` entries, the `limit`
+        after ``starting_after`` or the `limit` just before ``ending_before``; the page in list
+        order and whether entries lie beyond it in the paging direction, or None if the cursor
+        is not an entry of this (filtered) list. O(log n + limit) without a filter, and at
+        most O(t (log n + limit)) with t types (a run per type, each read only as far as the
+        page needs). `page_of` pages a whole list, for small backends.
+        """
+
+    @abc.abstractmethod
+    def get_log_event(self, event_id: str) -> LogRecord | None:
+        """The log entry with this id, or None. O(log n)."""
+
+    @abc.abstractmethod
+    def purge_log_events(self, *, created_before: int) -> int:
+        """Delete every log entry with ``created < created_before``; return how many. Atomic.
+
+        For retention: the entries are gone, their memory released. O(k log n) for k entries.
+        """
 
     def close(self) -> None:  # noqa: B027 -- optional hook; in-memory stores hold nothing to release
         """Release connections and files; the storage is unusable afterwards."""

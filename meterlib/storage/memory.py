@@ -17,15 +17,21 @@ Memory is under 400 bytes an event, half of it the identifier string and the `De
 events are columns indexed by seq, and a stream sorts one int per event, its key
 ``timestamp << 32 | seq``, which orders as ``(timestamp, seq)`` does; the identifier index and
 the seq column point at that same int object.
+
+The v2 records: sessions in a dict by token, with their expiry times sorted for purging; the
+event log as a dict of entries by receipt seq, sorted seqs (all of them, and per type) for
+paging, and sorted ``created << 64 | seq`` keys for retention. See `MemoryStorage`.
 """
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -35,7 +41,15 @@ from meterlib.aggregation import Aggregation
 from meterlib.errors import ConfigurationError, StorageError, describe
 from meterlib.model import Meter
 from meterlib.storage import split_storage_url
-from meterlib.storage.base import EventRecord, NewEvent, Point, Storage, SummaryQuery
+from meterlib.storage.base import (
+    EventRecord,
+    LogRecord,
+    NewEvent,
+    Point,
+    SessionRecord,
+    Storage,
+    SummaryQuery,
+)
 from meterlib.timeutil import DAY, HOUR, WINDOW_SECONDS, window_start
 
 _UNTOUCHED = object()
@@ -57,6 +71,8 @@ _SEQ_BITS = 32
 _SEQ_MASK = (1 << _SEQ_BITS) - 1
 _MAX_EVENTS = 1 << _SEQ_BITS
 """Seqs must fit below the timestamp in a stream key: 4.3 billion events, far beyond RAM."""
+_LOG_SEQ_BITS = 64
+"""A log entry's retention key is ``created << 64 | seq``: it sorts as ``(created, seq)``."""
 
 
 def _first_key(timestamp: int) -> int:
@@ -302,7 +318,16 @@ def _cut(first: int, hours: list[Any], start: int, end: int) -> tuple[int, list[
 
 
 class MemoryStorage(Storage):
-    """Meters in dicts; events per (meter, customer) stream with hourly rollups."""
+    """Meters in dicts; events per (meter, customer) stream with hourly rollups.
+
+    Sessions: a dict by token, a set of ids and a `SortedList` of ``(expires_at, token)``.
+    The event log: a dict of entries by receipt seq (seqs are never reused), a dict from id to
+    seq, a `SortedList` of every seq and one per type, and a `SortedList` of retention keys
+    ``created << 64 | seq``. An entry costs its record and strings plus about 190 bytes of
+    index (measured at 100,000 entries); purged entries are deleted from every one of them, and
+    the dicts are rebuilt once they hold less than half their peak, so memory follows what the
+    log holds.
+    """
 
     def __init__(self, url: str = "memory://") -> None:
         self._rollup_days_max = _rollup_days_option(url)
@@ -324,6 +349,18 @@ class MemoryStorage(Storage):
         self._values: list[Decimal | None] = []
         self._cancelled: set[int] = set()
         self._streams: dict[str, dict[str, _Stream]] = {}
+        # v2 sessions: by token, their ids, and (expires_at, token) sorted for purging
+        self._sessions: dict[str, SessionRecord] = {}
+        self._session_ids: set[str] = set()
+        self._session_expiry = SortedList()
+        # v2 event log: entries by receipt seq (never reused), and what finds them
+        self._log: dict[int, LogRecord] = {}
+        self._log_seq_of: dict[str, int] = {}  # id -> seq
+        self._log_seqs = SortedList()  # every seq
+        self._log_seqs_of: dict[str, SortedList] = {}  # type -> its seqs; no empty lists
+        self._log_retention = SortedList()  # created << 64 | seq
+        self._log_next_seq = 0
+        self._log_peak = 0  # the most entries the log's dicts held since they were built
 
     def add_meter(self, meter: Meter) -> bool:
         """Store a new meter unless its event name is taken. O(log n)."""
@@ -590,6 +627,205 @@ class MemoryStorage(Storage):
                     states[index] = aggregation.add(state, timestamp, seq, value)
         result = aggregation.result
         return [empty if state is _UNTOUCHED else result(state) for state in states]
+
+    # --- v2 meter event sessions -----------------------------------------------------------
+
+    def add_session(self, session: SessionRecord) -> None:
+        """Store the session unless its token or id is taken (``storage_conflict``). O(log n).
+
+        >>> storage = MemoryStorage()
+        >>> storage.add_session(SessionRecord(id="mes_1", token="t", created=0, expires_at=900))
+        >>> storage.find_session("t").id
+        'mes_1'
+        """
+        token, session_id = session.token, session.id
+        if token in self._sessions or session_id in self._session_ids:
+            raise StorageError(
+                "a session with this token or id is stored already", code="storage_conflict"
+            )
+        # the sorted insert first: its comparisons are all that can raise, before any write
+        self._session_expiry.add((session.expires_at, token))
+        self._sessions[token] = session
+        self._session_ids.add(session_id)
+
+    def find_session(self, token: str) -> SessionRecord | None:
+        """The session with this token, expired or not. O(1)."""
+        return self._sessions.get(token)
+
+    def purge_sessions(self, *, expired_by: int) -> int:
+        """Delete the sessions with ``expires_at <= expired_by``. O(k log n).
+
+        They are the first k of the ``(expires_at, token)`` list: those below
+        ``(expired_by + 1,)``.
+        """
+        expiry = self._session_expiry
+        count: int = expiry.bisect_left((expired_by + 1,))
+        sessions, ids = self._sessions, self._session_ids
+        for _, token in expiry[:count]:
+            ids.discard(sessions.pop(token).id)
+        del expiry[:count]
+        return count
+
+    # --- v2 event log ------------------------------------------------------------------------
+
+    def add_log_events(self, records: Sequence[LogRecord]) -> None:
+        """Append the records in order, all or none. O(k log n).
+
+        Every check and every key is made before the first write, so a duplicate id (stored
+        already, or twice in the batch) or a ``created`` that is not an int changes nothing;
+        anything raising later still has the batch's writes undone.
+
+        >>> storage = MemoryStorage()
+        >>> storage.add_log_events([LogRecord(id="evt_1", type="a", created=5, body="{}")])
+        >>> storage.get_log_event("evt_1").created
+        5
+        """
+        seq_of = self._log_seq_of
+        ids = [record.id for record in records]
+        if len(set(ids)) != len(ids) or any(record_id in seq_of for record_id in ids):
+            raise StorageError(
+                "an event log entry with this id is stored already", code="storage_conflict"
+            )
+        first = self._log_next_seq
+        keys = [record.created << _LOG_SEQ_BITS | seq for seq, record in enumerate(records, first)]
+        log, seqs, seqs_of = self._log, self._log_seqs, self._log_seqs_of
+        seq = first
+        try:
+            for record, key in zip(records, keys, strict=True):
+                seqs.add(seq)
+                typed = seqs_of.get(record.type)
+                if typed is None:
+                    typed = seqs_of[record.type] = SortedList()
+                typed.add(seq)
+                self._log_retention.add(key)
+                log[seq] = record
+                seq_of[record.id] = seq
+                seq += 1
+        except BaseException:
+            for undone, record in zip(range(first, seq + 1), records, strict=False):
+                self._drop_log_entry(undone, record, undone_key=keys[undone - first])
+            raise
+        self._log_next_seq = seq
+        self._log_peak = max(self._log_peak, len(log))
+
+    def _drop_log_entry(self, seq: int, record: LogRecord, *, undone_key: int | None) -> None:
+        """Take the entry out of every index that holds it (all, or some: a failed append's).
+
+        The retention key goes too when `undone_key` names it; a purge cuts those in one slice.
+        O(log n).
+        """
+        self._log_seqs.discard(seq)
+        typed = self._log_seqs_of.get(record.type)
+        if typed is not None:
+            typed.discard(seq)
+            if not typed:
+                del self._log_seqs_of[record.type]
+        if undone_key is not None:
+            self._log_retention.discard(undone_key)
+        self._log.pop(seq, None)
+        if self._log_seq_of.get(record.id) == seq:
+            del self._log_seq_of[record.id]
+
+    def list_log_events(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+        types: frozenset[str] | None = None,
+    ) -> tuple[Sequence[LogRecord], bool] | None:
+        """One page of the log, newest first; None if the cursor is not among the entries.
+
+        Each list to read (every seq, or each requested type's) is entered at the cursor by
+        bisection and read lazily from there; `heapq.merge` interleaves them by seq and stops
+        one entry past the page: O(log n + limit) unfiltered, O(t log n + limit log t) for t
+        types.
+
+        >>> storage = MemoryStorage()
+        >>> storage.add_log_events(
+        ...     [LogRecord(id=f"evt_{i}", type="a", created=i, body="{}") for i in range(3)]
+        ... )
+        >>> page, has_more = storage.list_log_events(limit=1, starting_after="evt_2")
+        >>> [record.id for record in page], has_more
+        (['evt_1'], True)
+        """
+        backward = starting_after is None and ending_before is not None
+        cursor = ending_before if backward else starting_after
+        lists: list[SortedList]
+        if types is None:
+            lists = [self._log_seqs]
+        else:
+            seqs_of = self._log_seqs_of
+            lists = [seqs_of[kind] for kind in types if kind in seqs_of]
+        if cursor is None:
+            runs: list[Iterator[int]] = [reversed(seqs) for seqs in lists]
+        else:
+            seq = self._log_seq_of.get(cursor)
+            if seq is None or (types is not None and self._log[seq].type not in types):
+                return None
+            runs = [
+                seqs.irange(minimum=seq, inclusive=(False, False))
+                if backward
+                else seqs.irange(maximum=seq, inclusive=(False, False), reverse=True)
+                for seqs in lists
+            ]
+        merged = runs[0] if len(runs) == 1 else heapq.merge(*runs, reverse=not backward)
+        nearest = list(islice(merged, limit + 1))  # nearest the cursor first
+        log = self._log
+        page = [log[seq] for seq in nearest[:limit]]
+        if backward:
+            page.reverse()
+        return page, len(nearest) > limit
+
+    def get_log_event(self, event_id: str) -> LogRecord | None:
+        """The entry with this id. O(1)."""
+        seq = self._log_seq_of.get(event_id)
+        return None if seq is None else self._log[seq]
+
+    def purge_log_events(self, *, created_before: int) -> int:
+        """Delete the entries with ``created < created_before``, releasing them. O(k log n).
+
+        They are the first k retention keys, those below ``created_before << 64``. When the log
+        falls under half the entries its dicts held at their peak, the dicts are rebuilt at
+        their new size (Python's never shrink on their own): O(n), but only after at least n
+        deletions, so O(1) amortized per entry.
+        """
+        retention = self._log_retention
+        count: int = retention.bisect_left(created_before << _LOG_SEQ_BITS)
+        log, mask = self._log, (1 << _LOG_SEQ_BITS) - 1
+        for key in retention[:count]:
+            seq = key & mask
+            self._drop_log_entry(seq, log[seq], undone_key=None)
+        del retention[:count]
+        if len(log) * 2 < self._log_peak:
+            self._log, self._log_seq_of = dict(log), dict(self._log_seq_of)
+            self._log_peak = len(self._log)
+        return count
+
+    def _check_records(self) -> None:
+        """Assert that the session and event log indexes agree with each other. O(n log n).
+
+        For tests, after each mutation: every index holds exactly the stored records.
+        """
+        sessions = self._sessions
+        assert self._session_ids == {session.id for session in sessions.values()}
+        assert len(self._session_ids) == len(sessions)
+        assert list(self._session_expiry) == sorted(
+            (session.expires_at, token) for token, session in sessions.items()
+        )
+        assert all(session.token == token for token, session in sessions.items())
+        log = self._log
+        assert self._log_seq_of == {record.id: seq for seq, record in log.items()}
+        assert list(self._log_seqs) == sorted(log)
+        assert all(seq < self._log_next_seq for seq in log)
+        by_type: dict[str, list[int]] = {}
+        for seq in sorted(log):
+            by_type.setdefault(log[seq].type, []).append(seq)
+        assert {kind: list(seqs) for kind, seqs in self._log_seqs_of.items()} == by_type
+        assert list(self._log_retention) == sorted(
+            record.created << _LOG_SEQ_BITS | seq for seq, record in log.items()
+        )
+        assert len(log) <= self._log_peak
 
 
 _ROLLUP_DAYS_DIGITS = 12

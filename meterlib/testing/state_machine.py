@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 
 try:
@@ -29,8 +30,10 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess wit
     ) from error
 
 from meterlib.aggregation import BUILTIN_FORMULAS
+from meterlib.errors import ERROR_REPORT_TRIGGERED, NO_METER_FOUND
 from meterlib.metering import Metering
 from meterlib.model import Meter, MeterEvent
+from meterlib.model.v2 import V2Event, V2MeterEvent
 from meterlib.storage import Storage
 from meterlib.testing.reference import ModelEvent, ModelMismatch, ReferenceModel
 from meterlib.testing.scripts import attempt
@@ -42,8 +45,8 @@ from meterlib.testing.strategies import (
     meter_configs,
     meter_events,
 )
-from meterlib.timeutil import DAY, HOUR, ManualClock, now_seconds, window_start
-from meterlib.validation import PAST_LIMIT
+from meterlib.timeutil import DAY, HOUR, ManualClock, now_seconds, to_unix_seconds, window_start
+from meterlib.validation import LOG_RETENTION, PAST_LIMIT
 
 NO_SUCH_IDENTIFIER = "no-such-identifier"
 """An identifier no rule ever sends, to cancel an unknown event."""
@@ -52,9 +55,11 @@ NO_SUCH_IDENTIFIER = "no-such-identifier"
 class MeteringStateMachine(RuleBasedStateMachine):
     """Drive a `Metering` and a `ReferenceModel` with the same calls; they must always agree.
 
-    Rules create meters (every formula and window), valid and invalid events, retries of earlier
-    events, cancellations (valid and not), clock moves (across 24 hours and 35 days), and
-    deactivate or reactivate meters. Any disagreement raises `ModelMismatch`.
+    Rules create meters (every formula and window), valid and invalid events (through v1 and
+    v2), streams of both with a fresh session, retries of earlier events, cancellations (valid
+    and not, through either adjustment API), clock moves (across 24 hours and 35 days), and
+    deactivate or reactivate meters. Any disagreement raises `ModelMismatch`; an invariant
+    checks the event log's error reports count every event a stream rejected.
 
     Attributes for subclasses: ``metering``, ``model`` and ``clock`` (shared by both),
     ``known_meters`` (every meter created, in order) and ``customers``. Override `make_storage`
@@ -90,6 +95,8 @@ class MeteringStateMachine(RuleBasedStateMachine):
         self.known_meters: list[Meter] = []
         self.sent: list[dict[str, Any]] = []
         """Every event create both accepted, with the identifier meterlib used."""
+        self.reported: list[tuple[int, int]] = []
+        """``(created, count)`` of the errors the model expects in the stream's error reports."""
 
     def make_storage(self) -> str | Storage:
         """The storage (URL or instance) of the `Metering` under test; memory by default."""
@@ -114,9 +121,13 @@ class MeteringStateMachine(RuleBasedStateMachine):
                 f"the reference model {expected or 'success'}"
             )
 
-    def create_event(self, kwargs: Mapping[str, Any]) -> MeterEvent | None:
-        """Send one ``meter_events.create`` to both; check they agree; the event, if accepted."""
-        event, real = attempt(lambda: self.metering.meter_events.create(**kwargs))
+    def create_event(self, kwargs: Mapping[str, Any], *, api: str = "v1") -> MeterEvent | None:
+        """Send one create (v1 or v2) to both; check they agree; the event, if accepted."""
+        if api == "v2":
+            sent, real = attempt(lambda: self.metering.v2.billing.meter_events.create(**kwargs))
+            event = None if sent is None else _as_v1(sent)
+        else:
+            event, real = attempt(lambda: self.metering.meter_events.create(**kwargs))
         mirrored = dict(kwargs)
         if event is not None and kwargs.get("identifier") is None:
             mirrored["identifier"] = event.identifier  # the one meterlib generated
@@ -177,8 +188,41 @@ class MeteringStateMachine(RuleBasedStateMachine):
             ),
             label="events",
         )
+        api = data.draw(st.sampled_from(["v1", "v2"]), label="api")
         for kwargs in batch:
-            self.create_event(kwargs)
+            self.create_event(kwargs, api=api)
+
+    @rule(meter=meters, data=st.data())
+    def stream_events(self, meter: Meter, data: st.DataObject) -> None:
+        """Stream valid and invalid events with a fresh session.
+
+        The valid ones are stored as the model accepts them; the model's rejects (duplicates
+        aside) are counted for `reports_count_the_rejected_events`.
+        """
+        valid = meter_events(meter, customers=st.sampled_from(self.customers))
+        invalid = invalid_meter_events(meter, now=self.now()).map(lambda case: case.kwargs)
+        drawn = data.draw(st.lists(st.one_of(valid, invalid), min_size=1, max_size=6))
+        # the model makes up other identifiers than meterlib: give every event its own
+        batch = [
+            dict(kwargs, identifier=f"stream_{len(self.sent)}_{index}")
+            if kwargs.get("identifier") is None
+            else kwargs
+            for index, kwargs in enumerate(drawn)
+        ]
+        token = self.metering.v2.billing.meter_event_session.create().authentication_token
+        self.metering.v2.billing.meter_event_stream.create(events=batch, authentication_token=token)
+        rejected = 0
+        for kwargs in batch:
+            expected_event, expected = attempt(partial(self.model.create_event, **kwargs))
+            if expected_event is not None:
+                stored = self.metering.storage.find_event(expected_event.identifier)
+                if stored is None or stored.created != expected_event.created:
+                    raise ModelMismatch(f"streamed event {kwargs!r} was not stored")
+                self.sent.append(dict(kwargs, identifier=expected_event.identifier))
+            elif expected != "duplicate_meter_event":
+                rejected += 1
+        if rejected:
+            self.reported.append((self.now(), rejected))
 
     @rule(meter=meters, data=st.data())
     def send_invalid_event(self, meter: Meter, data: st.DataObject) -> None:
@@ -208,8 +252,17 @@ class MeteringStateMachine(RuleBasedStateMachine):
         identifier = data.draw(
             st.sampled_from([earlier["identifier"], NO_SUCH_IDENTIFIER]), label="identifier"
         )
+        adjustments: Any = data.draw(
+            st.sampled_from(
+                [
+                    self.metering.meter_event_adjustments,
+                    self.metering.v2.billing.meter_event_adjustments,
+                ]
+            ),
+            label="adjustment API",
+        )
         real = attempt(
-            lambda: self.metering.meter_event_adjustments.create(
+            lambda: adjustments.create(
                 event_name=event_name, type="cancel", cancel={"identifier": identifier}
             )
         )[1]
@@ -264,6 +317,25 @@ class MeteringStateMachine(RuleBasedStateMachine):
                         f"meterlib {real}, the reference model {expected}"
                     )
 
+    @invariant()
+    def reports_count_the_rejected_events(self) -> None:
+        """The error reports count exactly the events streams rejected, duplicates aside.
+
+        Over the reports the log still keeps (`LOG_RETENTION`), on both sides.
+        """
+        kept_since = self.now() - LOG_RETENTION
+        expected = sum(count for created, count in self.reported if created >= kept_since)
+        real = sum(
+            event.data.reason.error_count
+            for event in self.metering.v2.core.events.list(
+                limit=100, types=[ERROR_REPORT_TRIGGERED, NO_METER_FOUND]
+            ).auto_paging_iter()
+            if isinstance(event, V2Event)
+            and to_unix_seconds(event.created, "created") >= kept_since
+        )
+        if real != expected:
+            raise ModelMismatch(f"error reports count {real} rejected events, the model {expected}")
+
     def _model_status(self, meter: Meter) -> str:
         return "active" if self.model.meter(meter.id).active else "inactive"
 
@@ -315,3 +387,15 @@ class MeteringStateMachine(RuleBasedStateMachine):
                 f"{grouping or 'whole range'}: first differences (meterlib, model) {wrong[:3]!r}"
                 + ("" if len(real) == len(expected) else f"; {len(real)} vs {len(expected)}")
             )
+
+
+def _as_v1(event: V2MeterEvent) -> MeterEvent:
+    """A v2 event as its v1 pair, to compare with the model alike."""
+    return MeterEvent(
+        event_name=event.event_name,
+        identifier=event.identifier,
+        payload=event.payload,
+        timestamp=to_unix_seconds(event.timestamp, "timestamp"),
+        created=to_unix_seconds(event.created, "created"),
+        livemode=event.livemode,
+    )

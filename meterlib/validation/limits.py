@@ -25,6 +25,14 @@ FUTURE_LIMIT = 5 * MINUTE
 IDENTIFIER_WINDOW = DAY
 CANCEL_WINDOW = DAY
 MAX_LIMIT = 100
+SESSION_LIFETIME = 15 * MINUTE
+"""How long a meter event session's token authenticates stream calls (Stripe: 15 minutes)."""
+MAX_STREAM_EVENTS = 100
+"""Events in one meter event stream call (Stripe: up to 100)."""
+MAX_REPORT_SAMPLES = 5
+"""Sample errors an error report keeps per code; its counts stay exact."""
+LOG_RETENTION = 30 * DAY
+"""How long the event log keeps an event (Stripe keeps events 30 days)."""
 WINDOW_NAMES = tuple(WINDOW_SECONDS)
 """``event_time_window`` and ``value_grouping_window`` names: ``("hour", "day")``."""
 METER_STATUSES = ("active", "inactive")

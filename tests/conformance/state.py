@@ -31,7 +31,8 @@ def store_state(m: Metering, *, identifiers: Iterable[str], customers: Iterable[
     """
     meters = [meter.to_dict() for meter in m.meters.list(limit=100).auto_paging_iter()]
     now = window_start(now_seconds(m.clock), DAY)
-    state: list[Any] = [meters, stored_event_count(m)]
+    logged = [event.to_dict() for event in m.v2.core.events.list(limit=100).auto_paging_iter()]
+    state: list[Any] = [meters, stored_event_count(m), logged]
     state.extend(m.storage.find_event(identifier) for identifier in identifiers)
     for meter in meters:
         for customer in customers:

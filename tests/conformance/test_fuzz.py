@@ -293,6 +293,50 @@ CALLS: dict[str, Call] = {
         data.draw(maybe(86_400, NOW)),
         value_grouping_window=data.draw(maybe(None, "hour", "day")),  # type: ignore[arg-type]
     ),
+    "v2.meter_events.create": lambda m, meter, data: m.v2.billing.meter_events.create(
+        event_name=data.draw(maybe(EVENT)),  # type: ignore[arg-type]
+        payload=data.draw(payloads()),  # type: ignore[arg-type]
+        identifier=data.draw(maybe(None, "req_1", "req_new")),  # type: ignore[arg-type]
+        timestamp=data.draw(maybe(None, NOW, "2026-03-10T11:59:59.999Z")),
+    ),
+    "v2.meter_event_adjustments.create": lambda m, meter, data: (
+        m.v2.billing.meter_event_adjustments.create(
+            event_name=data.draw(maybe(EVENT)),  # type: ignore[arg-type]
+            type=data.draw(maybe("cancel")),  # type: ignore[arg-type]
+            cancel=data.draw(maybe({"identifier": "req_1"})),  # type: ignore[arg-type]
+        )
+    ),
+    "v2.meter_event_stream.create": lambda m, meter, data: m.v2.billing.meter_event_stream.create(
+        events=data.draw(
+            st.one_of(
+                st.lists(
+                    st.one_of(
+                        st.fixed_dictionaries(
+                            {"event_name": maybe(EVENT), "payload": payloads()},
+                            optional={"identifier": maybe("req_1", "req_9"), "timestamp": junk},
+                        ),
+                        junk,
+                    ),
+                    max_size=4,
+                ),
+                junk,
+            )
+        ),
+        authentication_token=data.draw(
+            maybe(m.v2.billing.meter_event_session.create().authentication_token)
+        ),  # type: ignore[arg-type]
+    ),
+    "v2.core.events.list": lambda m, meter, data: m.v2.core.events.list(
+        limit=data.draw(maybe(1, 10)),  # type: ignore[arg-type]
+        types=data.draw(maybe(None, ["billing.meter.created"])),  # type: ignore[arg-type]
+        starting_after=data.draw(maybe(None)),  # type: ignore[arg-type]
+        ending_before=data.draw(maybe(None)),  # type: ignore[arg-type]
+    ),
+    "v2.core.events.retrieve": lambda m, meter, data: m.v2.core.events.retrieve(data.draw(junk)),  # type: ignore[arg-type]
+    "v2.core.events.subscribe": lambda m, meter, data: m.v2.core.events.subscribe(
+        data.draw(maybe(print)),  # type: ignore[arg-type]
+        types=data.draw(maybe(None, ["billing.meter.created"])),  # type: ignore[arg-type]
+    )(),
     "ManualClock": lambda m, meter, data: ManualClock(data.draw(junk)),  # type: ignore[arg-type]
     "ManualClock.advance": lambda m, meter, data: ManualClock(NOW).advance(data.draw(junk)),  # type: ignore[arg-type]
     "ManualClock.set": lambda m, meter, data: ManualClock(NOW).set(data.draw(junk)),  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ import meterlib.storage.sqlite as sqlite_module
 from meterlib import ConfigurationError, ManualClock, Metering, StorageError
 from meterlib.storage import NewEvent, known_schemes, storage_from_url
 from meterlib.storage.sqlite import SCHEMA_VERSION, SQLiteStorage, parse_sqlite_url
+from tests.sqlite.old_stores import write_old_store
 
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 DAY_START = int(datetime(2026, 3, 10, tzinfo=UTC).timestamp())
@@ -274,26 +275,10 @@ def test_timeout_option_refuses_what_is_not_finite_seconds_up_to_a_day(timeout: 
     assert "86400" in raised.value.message
 
 
-def test_a_version_1_store_gains_the_meter_status_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_version_1_store_gains_the_meter_status_index(tmp_path: Path) -> None:
     """A store made by schema 1 migrates to 2: meters_by_status exists, and lists page as before."""
     path = tmp_path / "usage.db"
-    with monkeypatch.context() as patch:
-        patch.setattr(sqlite_module, "MIGRATIONS", sqlite_module.MIGRATIONS[:1])
-        with _open(path) as m:
-            made = [
-                m.meters.create(
-                    display_name=f"M{i}", event_name=f"e{i}", default_aggregation={"formula": "sum"}
-                )
-                for i in range(5)
-            ]
-            m.meters.deactivate(made[1].id)
-    db = sqlite3.connect(path)
-    try:
-        assert db.execute("SELECT version FROM meterlib_schema").fetchall() == [(1,)]
-    finally:
-        db.close()
+    made = write_old_store(path, 1)
     with _open(path) as m:
         page = m.meters.list(status="active", limit=2, starting_after=made[4].id)
         assert [meter.id for meter in page] == [made[3].id, made[2].id]

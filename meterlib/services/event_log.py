@@ -1,0 +1,182 @@
+"""``m.v2.core.events``: the event log of error reports and meter changes, and its subscribers.
+
+Entries live in the storage (so every process on a durable store reads the same log), newest
+first, for `LOG_RETENTION` (30 days, as Stripe keeps events); older ones are purged as new ones
+are written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
+
+from meterlib import validation as rules
+from meterlib.context import Context
+from meterlib.errors import InvalidRequestError
+from meterlib.model import ListObject
+from meterlib.model.v2 import V1Event, V2Event, logged_event_from_dict
+from meterlib.pagination import list_page
+from meterlib.storage import LogRecord
+from meterlib.timeutil import to_unix_seconds
+
+LoggedEvent = V2Event | V1Event
+Callback = Callable[[LoggedEvent], object]
+_log = logging.getLogger("meterlib.events")
+
+
+class EventLog:
+    """Write, list, retrieve and subscribe to logged events.
+
+    >>> from meterlib import Metering
+    >>> m = Metering()
+    >>> seen = []
+    >>> unsubscribe = m.v2.core.events.subscribe(seen.append)
+    >>> meter = m.meters.create(display_name="API", event_name="api",
+    ...                         default_aggregation={"formula": "count"})
+    >>> [event.type for event in seen], m.v2.core.events.list().data[0].type
+    (['billing.meter.created'], 'billing.meter.created')
+    """
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self._subscribers: list[tuple[Callback, frozenset[str] | None]] = []
+        self._subscribers_lock = threading.Lock()
+
+    def new_id(self) -> str:
+        """A fresh event id: ``evt_test_...`` in test mode, ``evt_...`` in live mode."""
+        return self._context.object_id("evt", uuid.uuid4().hex[:24])
+
+    def publish(self, events: Sequence[LoggedEvent]) -> None:
+        """Store the events (newest last), then call each subscriber that wants them.
+
+        Entries older than the retention go first. A subscriber that raises is logged on the
+        ``meterlib.events`` logger and skipped: the log and the change it reports are stored.
+        """
+        if not events:
+            return
+        records = [
+            LogRecord(
+                id=event.id,
+                type=event.type,
+                created=_created(event),
+                body=json.dumps(event.to_dict(), separators=(",", ":")),
+            )
+            for event in events
+        ]
+        context = self._context
+        with context.lock:
+            context.storage.purge_log_events(created_before=context.now() - rules.LOG_RETENTION)
+            context.storage.add_log_events(records)
+        with self._subscribers_lock:
+            subscribers = list(self._subscribers)
+        for event in events:
+            for callback, types in subscribers:
+                if types is None or event.type in types:
+                    try:
+                        callback(event)
+                    except Exception:  # a subscriber's bug must never break ingest
+                        _log.exception("event subscriber %r failed on %s", callback, event.id)
+
+    def subscribe(
+        self, callback: Callback, *, types: Iterable[str] | None = None
+    ) -> Callable[[], None]:
+        """Call `callback(event)` for each new event (of these types), after it is stored.
+
+        Returns a function that unsubscribes. Callbacks run in the thread that made the change.
+        """
+        if not callable(callback):
+            rules.fail(
+                "callback must be callable with one event",
+                code="parameter_invalid_type",
+                param="callback",
+            )
+        wanted = None if types is None else _types(types)
+        entry = (callback, wanted)
+        with self._subscribers_lock:
+            self._subscribers.append(entry)
+
+        def unsubscribe() -> None:
+            with self._subscribers_lock:  # by identity: callbacks' own __eq__ never runs
+                self._subscribers = [kept for kept in self._subscribers if kept is not entry]
+
+        return unsubscribe
+
+    def list(
+        self,
+        *,
+        limit: int = 10,
+        types: Iterable[str] | None = None,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> ListObject[LoggedEvent]:
+        """Logged events newest first, optionally only these types; paged by event id."""
+        wanted = None if types is None else _types(types)
+        size, after, before = rules.validate_page_params(limit, starting_after, ending_before)
+        with self._context.lock:
+            found = self._context.storage.list_log_events(
+                limit=size, starting_after=after, ending_before=before, types=wanted
+            )
+        page = None if found is None else ([_event(record) for record in found[0]], found[1])
+        return list_page(
+            page,
+            starting_after=after,
+            ending_before=before,
+            url="/v2/core/events",
+            fetch=lambda a, b: self.list(
+                limit=size, types=wanted, starting_after=a, ending_before=b
+            ),
+        )
+
+    def retrieve(self, id: str) -> LoggedEvent:
+        """The logged event with this id; ``resource_missing`` (404) on ``id`` if none."""
+        event_id = rules.require_string(id, "id", max_length=rules.MAX_ID)
+        with self._context.lock:
+            record = self._context.storage.get_log_event(event_id)
+        if record is None:
+            rules.fail(
+                f"No such event: {event_id!r}",
+                code="resource_missing",
+                param="id",
+                http_status=404,
+            )
+        return _event(record)
+
+
+def _types(types: Iterable[str]) -> frozenset[str]:
+    """A ``types`` filter: event type strings (a single string is one type, not its letters)."""
+    if isinstance(types, str):
+        types = (types,)
+    if isinstance(types, Mapping) or not isinstance(types, Iterable):
+        rules.fail(
+            "types must be a list of event types", code="parameter_invalid_type", param="types"
+        )
+    try:
+        items = list(islice(types, _MAX_TYPES + 1))
+    except Exception as error:  # the caller's own iterable failed to give its items
+        raise InvalidRequestError(
+            "types could not be iterated", code="parameter_invalid_type", param="types"
+        ) from error
+    if len(items) > _MAX_TYPES:
+        rules.fail(
+            f"types holds at most {_MAX_TYPES} event types",
+            code="parameter_invalid_length",
+            param="types",
+        )
+    return frozenset(rules.require_string(kind, "types") for kind in items)
+
+
+_MAX_TYPES = 100
+
+
+def _created(event: LoggedEvent) -> int:
+    if isinstance(event, V1Event):
+        return event.created
+    return to_unix_seconds(event.created, "created")
+
+
+def _event(record: LogRecord) -> LoggedEvent:
+    return logged_event_from_dict(json.loads(record.body))
