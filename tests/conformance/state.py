@@ -24,7 +24,7 @@ def stored_event_count(m: Metering) -> int:
 
 
 def store_state(m: Metering, *, identifiers: Iterable[str], customers: Iterable[str]) -> Any:
-    """Meters, the events of these identifiers, and every summary shape of these customers.
+    """Meters, the event log, these identifiers' events, these customers' summaries.
 
     Summaries are read by day over the event window, by hour over the last two days and
     ungrouped, so a cache (the memory store's rollups) left wrong shows as well as a stored row.

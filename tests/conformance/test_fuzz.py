@@ -170,6 +170,18 @@ def _hashable(value: object) -> bool:
     return True
 
 
+def batches() -> st.SearchStrategy[object]:
+    """Lists of batch or stream items (event-shaped dicts with junk mixed in), or junk."""
+    items = st.one_of(
+        st.fixed_dictionaries(
+            {"event_name": maybe(EVENT), "payload": payloads()},
+            optional={"identifier": maybe("req_1", "req_9"), "timestamp": junk},
+        ),
+        junk,
+    )
+    return st.one_of(st.lists(items, max_size=4), junk)
+
+
 def cursors(real: str) -> st.SearchStrategy[object]:
     """A real cursor, every other spelling of it, or junk."""
     head, _, tail = real.rpartition("_")
@@ -252,21 +264,7 @@ CALLS: dict[str, Call] = {
         timestamp=data.draw(maybe(None, NOW, NOW - timedelta(days=35))),
     ),
     "meter_events.create_many": lambda m, meter, data: m.meter_events.create_many(
-        data.draw(
-            st.one_of(
-                st.lists(
-                    st.one_of(
-                        st.fixed_dictionaries(
-                            {"event_name": maybe(EVENT), "payload": payloads()},
-                            optional={"identifier": maybe("req_1", "req_9"), "timestamp": junk},
-                        ),
-                        junk,
-                    ),
-                    max_size=4,
-                ),
-                junk,
-            )
-        )
+        data.draw(batches())  # type: ignore[arg-type]
     ),
     "meter_event_adjustments.create": lambda m, meter, data: m.meter_event_adjustments.create(
         event_name=data.draw(maybe(EVENT)),  # type: ignore[arg-type]
@@ -307,21 +305,7 @@ CALLS: dict[str, Call] = {
         )
     ),
     "v2.meter_event_stream.create": lambda m, meter, data: m.v2.billing.meter_event_stream.create(
-        events=data.draw(
-            st.one_of(
-                st.lists(
-                    st.one_of(
-                        st.fixed_dictionaries(
-                            {"event_name": maybe(EVENT), "payload": payloads()},
-                            optional={"identifier": maybe("req_1", "req_9"), "timestamp": junk},
-                        ),
-                        junk,
-                    ),
-                    max_size=4,
-                ),
-                junk,
-            )
-        ),
+        events=data.draw(batches()),  # type: ignore[arg-type]
         authentication_token=data.draw(
             maybe(m.v2.billing.meter_event_session.create().authentication_token)
         ),  # type: ignore[arg-type]
