@@ -66,10 +66,8 @@ class Ingest:
             event = self._validate(
                 event_name, payload, identifier, timestamp, now=now, accepting=accepting
             )
-            if (
-                context.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
-                is None
-            ):
+            seq = context.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
+            if seq is None:  # the identifier was received less than 24 hours ago
                 rules.duplicate_identifier(event.identifier)
         return event
 
