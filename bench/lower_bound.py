@@ -29,6 +29,7 @@ from meterlib.validation import (
     FUTURE_LIMIT,
     IDENTIFIER_WINDOW,
     MAX_NAME,
+    MAX_PAYLOAD_STRING,
     MAX_SIGNIFICANT_DIGITS,
     PAST_LIMIT,
 )
@@ -64,7 +65,13 @@ class InlinedStore:
             if not (type(payload) is dict and len(payload) == 2):
                 raise ValueError("payload")
             customer, raw = payload.get(meter[2]), payload.get(meter[3])
-            if not (type(customer) is str and customer.strip() and type(raw) is str):
+            if not (
+                type(customer) is str
+                and len(customer) <= MAX_PAYLOAD_STRING
+                and customer.isprintable()
+                and customer.strip()
+                and type(raw) is str
+            ):
                 raise ValueError("payload")
             if not (
                 len(raw) <= MAX_SIGNIFICANT_DIGITS
@@ -73,7 +80,12 @@ class InlinedStore:
             ):
                 raise ValueError("value")
             value = Decimal(raw)
-            if not (type(identifier) is str and len(identifier) <= MAX_NAME and identifier.strip()):
+            if not (
+                type(identifier) is str
+                and len(identifier) <= MAX_NAME
+                and identifier.isprintable()
+                and identifier.strip()
+            ):
                 raise ValueError("identifier")
             if timestamp is None:
                 timestamp = now
@@ -140,6 +152,8 @@ class InlinedStore:
                 if not (
                     meter[1] == "active"
                     and type(customer) is str
+                    and len(customer) <= MAX_PAYLOAD_STRING
+                    and customer.isprintable()
                     and customer.strip()
                     and type(raw) is str
                     and len(raw) <= MAX_SIGNIFICANT_DIGITS
@@ -147,6 +161,7 @@ class InlinedStore:
                     and raw.removeprefix("-").replace(".", "", 1).isdecimal()
                     and type(identifier) is str
                     and len(identifier) <= MAX_NAME
+                    and identifier.isprintable()
                     and identifier.strip()
                     and type(timestamp) is int
                     and low <= timestamp <= high
@@ -174,7 +189,8 @@ class InlinedStore:
 _ARGUMENTS = frozenset(("event_name", "payload", "identifier", "timestamp"))
 
 
-def _each(create: Callable[..., object], events: Sequence[data.Event]) -> None:
+def each(create: Callable[..., object], events: Sequence[data.Event]) -> None:
+    """Call `create` once per event, as per-event ingest does."""
     for event in events:
         create(**event)
 
@@ -195,10 +211,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     sketch = InlinedStore(data.END)
     contenders: dict[str, Callable[[Sequence[data.Event]], object]] = {
         "floor": Floor().feed,
-        "inlined": sketch.create_many if args.bulk else partial(_each, sketch.create),
+        "inlined": sketch.create_many if args.bulk else partial(each, sketch.create),
         "meterlib": metering.meter_events.create_many
         if args.bulk
-        else partial(_each, metering.meter_events.create),
+        else partial(each, metering.meter_events.create),
     }
     chosen = {name: feed for name, feed in contenders.items() if name in (args.only or contenders)}
     seconds = dict.fromkeys(chosen, 0.0)

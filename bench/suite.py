@@ -20,6 +20,8 @@ from typing import Any
 
 from bench import data
 from bench.baselines import DuckDBBaseline, Floor, SQLiteBaseline
+from bench.lower_bound import InlinedStore
+from bench.lower_bound import each as inlined_each
 from bench.measure import ROOT, best_seconds, interleaved_medians, timed
 from bench.report import (
     BUILD,
@@ -202,19 +204,25 @@ class Suite:
     # --- workloads ----------------------------------------------------------------------------
 
     def _against_floor(
-        self, workload: str, backend: str, feed: Callable[[Sequence[data.Event]], object]
+        self,
+        workload: str,
+        backend: str,
+        feed: Callable[[Sequence[data.Event]], object],
+        inlined: Callable[[Sequence[data.Event]], object],
     ) -> None:
-        """Time `feed` and the floor over the events, batch by batch in turn: one row each.
+        """Time `feed`, the floor and the `inlined` sketch over the events, in turn: a row each.
 
-        Taking turns batch by batch exposes both to the same machine load, so their ratio holds
-        when the load changes during the run.
+        Taking turns batch by batch exposes all three to the same machine load, so their ratios
+        hold when the load changes during the run. The sketch (`bench.lower_bound`) is every
+        rule of the same call written out in one function: the pure-Python lower bound.
         """
         floor_store = Floor()
-        totals = {"floor": 0.0, backend: 0.0}
+        totals = {"floor": 0.0, "inlined": 0.0, backend: 0.0}
         batch = self.config.batch
         for first in range(0, len(self.events), batch):
             chunk = self.events[first : first + batch]
             totals["floor"] += timed(partial(floor_store.feed, chunk))[1]
+            totals["inlined"] += timed(partial(inlined, chunk))[1]
             totals[backend] += timed(partial(feed, chunk), profile=True)[1]
         for name, seconds in totals.items():
             self.rows.append(rate_row(workload, INGEST_VARIANT, name, len(self.events), seconds))
@@ -222,7 +230,13 @@ class Suite:
     def per_event(self) -> None:
         """(1) ``meter_events.create`` per event with full validation, against the floor."""
         metering, _ = new_store("memory://", "sum", None)
-        self._against_floor(PER_EVENT, "memory", partial(ingest_each, metering))
+        sketch = InlinedStore(data.END)
+        self._against_floor(
+            PER_EVENT,
+            "memory",
+            partial(ingest_each, metering),
+            partial(inlined_each, sketch.create),
+        )
         metering.close()
 
     def bulk(self) -> None:
@@ -238,7 +252,7 @@ class Suite:
             if not has_create_many(metering):
                 self.rows.append(missing_row(BULK, INGEST_VARIANT, backend, "create_many missing"))
             elif backend == "memory":
-                self._against_floor(BULK, backend, store)
+                self._against_floor(BULK, backend, store, InlinedStore(data.END).create_many)
             else:
                 _, seconds = timed(partial(store, self.events), profile=True)
                 self.rows.append(rate_row(BULK, INGEST_VARIANT, backend, len(self.events), seconds))
