@@ -63,10 +63,11 @@ class Metering:
                 code="parameter_invalid_type",
                 param="livemode",
             )
-        self.storage = storage if isinstance(storage, Storage) else storage_from_url(storage)
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self.livemode = livemode
-        self.context = Context(storage=self.storage, clock=self.clock, livemode=livemode)
+        self.context = Context(
+            storage=storage if isinstance(storage, Storage) else storage_from_url(storage),
+            clock=clock if clock is not None else SystemClock(),
+            livemode=livemode,
+        )
         """What every service shares: storage, clock, livemode and the lock of this instance."""
         self._ingest = Ingest(self.context)
         events = EventLog(self.context)
@@ -76,6 +77,21 @@ class Metering:
         self.v2 = V2(self.context, self._ingest, events)
         """Stripe's v2 API: ``v2.billing.meter_events``, ``.meter_event_adjustments``,
         ``.meter_event_session``, ``.meter_event_stream``, and ``v2.core.events``."""
+
+    @property
+    def storage(self) -> Storage:
+        """The storage every call reads and writes."""
+        return self.context.storage
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every time rule reads."""
+        return self.context.clock
+
+    @property
+    def livemode(self) -> bool:
+        """The ``livemode`` flag every object carries."""
+        return self.context.livemode
 
     def record(
         self,

@@ -11,12 +11,10 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import islice
+from collections.abc import Callable, Iterable, Sequence
 
 from meterlib import validation as rules
 from meterlib.context import Context
-from meterlib.errors import InvalidRequestError
 from meterlib.model import ListObject
 from meterlib.model.v2 import V1Event, V2Event, logged_event_from_dict
 from meterlib.pagination import list_page
@@ -88,13 +86,8 @@ class EventLog:
 
         Returns a function that unsubscribes. Callbacks run in the thread that made the change.
         """
-        if not callable(callback):
-            rules.fail(
-                "callback must be callable with one event",
-                code="parameter_invalid_type",
-                param="callback",
-            )
-        wanted = None if types is None else _types(types)
+        rules.validate_callback(callback)
+        wanted = rules.validate_event_types(types)
         entry = (callback, wanted)
         with self._subscribers_lock:
             self._subscribers.append(entry)
@@ -114,7 +107,7 @@ class EventLog:
         ending_before: str | None = None,
     ) -> ListObject[LoggedEvent]:
         """Logged events newest first, optionally only these types; paged by event id."""
-        wanted = None if types is None else _types(types)
+        wanted = rules.validate_event_types(types)
         size, after, before = rules.validate_page_params(limit, starting_after, ending_before)
         with self._context.lock:
             found = self._context.storage.list_log_events(
@@ -133,43 +126,12 @@ class EventLog:
 
     def retrieve(self, id: str) -> LoggedEvent:
         """The logged event with this id; ``resource_missing`` (404) on ``id`` if none."""
-        event_id = rules.require_string(id, "id", max_length=rules.MAX_ID)
+        event_id = rules.validate_event_id(id)
         with self._context.lock:
             record = self._context.storage.get_log_event(event_id)
         if record is None:
-            rules.fail(
-                f"No such event: {event_id!r}",
-                code="resource_missing",
-                param="id",
-                http_status=404,
-            )
+            rules.event_missing(event_id)
         return _event(record)
-
-
-def _types(types: Iterable[str]) -> frozenset[str]:
-    """A ``types`` filter: event type strings (a single string is one type, not its letters)."""
-    if isinstance(types, str):
-        types = (types,)
-    if isinstance(types, Mapping) or not isinstance(types, Iterable):
-        rules.fail(
-            "types must be a list of event types", code="parameter_invalid_type", param="types"
-        )
-    try:
-        items = list(islice(types, _MAX_TYPES + 1))
-    except Exception as error:  # the caller's own iterable failed to give its items
-        raise InvalidRequestError(
-            "types could not be iterated", code="parameter_invalid_type", param="types"
-        ) from error
-    if len(items) > _MAX_TYPES:
-        rules.fail(
-            f"types holds at most {_MAX_TYPES} event types",
-            code="parameter_invalid_length",
-            param="types",
-        )
-    return frozenset(rules.require_string(kind, "types") for kind in items)
-
-
-_MAX_TYPES = 100
 
 
 def _created(event: LoggedEvent) -> int:

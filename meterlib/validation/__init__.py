@@ -6,6 +6,12 @@ re-exported here. The rules and their codes are listed in ``docs/semantics.md``.
 """
 
 from meterlib.validation.adjustments import check_cancellable, validate_cancel_params
+from meterlib.validation.event_log import (
+    event_missing,
+    validate_callback,
+    validate_event_id,
+    validate_event_types,
+)
 from meterlib.validation.events import (
     EVENT_ARGUMENTS,
     check_event_timestamp,
@@ -28,6 +34,7 @@ from meterlib.validation.limits import (
     LOG_RETENTION,
     MAX_BATCH,
     MAX_DISPLAY_NAME,
+    MAX_EVENT_TYPES,
     MAX_ID,
     MAX_LIMIT,
     MAX_NAME,
@@ -59,6 +66,7 @@ from meterlib.validation.params import (
     entries,
     fail,
     require_string,
+    resource_missing,
     validate_page_params,
 )
 from meterlib.validation.summaries import (
@@ -81,6 +89,7 @@ __all__ = [
     "LOG_RETENTION",
     "MAX_BATCH",
     "MAX_DISPLAY_NAME",
+    "MAX_EVENT_TYPES",
     "MAX_ID",
     "MAX_LIMIT",
     "MAX_NAME",
@@ -109,6 +118,7 @@ __all__ = [
     "duplicate_identifier",
     "entries",
     "event_arguments",
+    "event_missing",
     "event_name_taken",
     "fail",
     "is_plain_name",
@@ -116,12 +126,16 @@ __all__ = [
     "parse_value",
     "payload_string",
     "require_string",
+    "resource_missing",
     "validate_batch",
+    "validate_callback",
     "validate_cancel_params",
     "validate_customer",
     "validate_display_name",
     "validate_event",
+    "validate_event_id",
     "validate_event_name",
+    "validate_event_types",
     "validate_meter_id",
     "validate_meter_params",
     "validate_page_params",

@@ -31,6 +31,8 @@ MAX_STREAM_EVENTS = 100
 """Events in one meter event stream call (Stripe: up to 100)."""
 MAX_REPORT_SAMPLES = 5
 """Sample errors an error report keeps per code; its counts stay exact."""
+MAX_EVENT_TYPES = 100
+"""Event types one event log listing filters on."""
 LOG_RETENTION = 30 * DAY
 """How long the event log keeps an event (Stripe keeps events 30 days)."""
 WINDOW_NAMES = tuple(WINDOW_SECONDS)

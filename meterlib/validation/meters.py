@@ -21,7 +21,13 @@ from meterlib.validation.limits import (
     METER_STATUSES,
     WINDOW_NAMES,
 )
-from meterlib.validation.params import enum_value, fail, require_string, settings_hash
+from meterlib.validation.params import (
+    enum_value,
+    fail,
+    require_string,
+    resource_missing,
+    settings_hash,
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -126,7 +132,7 @@ def aggregation_for(meter: Meter) -> Aggregation[Any]:
 
 def meter_missing(meter_id: str) -> NoReturn:
     """``resource_missing`` (404) on ``id``: no meter has this id."""
-    fail(f"No such meter: {meter_id!r}", code="resource_missing", param="id", http_status=404)
+    resource_missing("meter", meter_id)
 
 
 def event_name_taken(event_name: str) -> NoReturn:

@@ -172,6 +172,16 @@ def validate_page_params(
     return size, after, before
 
 
+def resource_missing(what: str, object_id: str, param: str = "id") -> NoReturn:
+    """``resource_missing`` (404) on `param`: no `what` has this id."""
+    fail(
+        f"No such {what}: {describe(object_id)}",
+        code="resource_missing",
+        param=param,
+        http_status=404,
+    )
+
+
 def cursor_missing(cursor: str, param: str, what: str = "object") -> NoReturn:
     """``resource_missing`` (404) on the cursor's param: it names nothing in this list."""
     fail(

@@ -330,3 +330,26 @@ def test_v2_errors_are_meterlib_errors(m: Metering) -> None:
     with pytest.raises(MeterlibError) as info:
         m.v2.billing.meter_event_adjustments.create(event_name=EVENT, type="nope", cancel={})
     assert info.value.code
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "param"),
+    [
+        (lambda m: m.v2.core.events.list(types=5), "parameter_invalid_type", "types"),
+        (lambda m: m.v2.core.events.list(types={"a": 1}), "parameter_invalid_type", "types"),
+        (lambda m: m.v2.core.events.list(types=["t"] * 101), "parameter_invalid_length", "types"),
+        (lambda m: m.v2.core.events.list(types=[""]), "parameter_invalid_string_empty", "types"),
+        (lambda m: m.v2.core.events.subscribe(5), "parameter_invalid_type", "callback"),
+        (lambda m: m.v2.core.events.retrieve("x" * 5001), "parameter_invalid_string_length", "id"),
+    ],
+    ids=["int", "mapping", "101 types", "empty type", "not callable", "long id"],
+)
+def test_event_log_arguments_are_validated(m: Metering, call: Any, code: str, param: str) -> None:
+    """Bad event log arguments are coded errors on their param, and subscribe nothing."""
+    with pytest.raises(InvalidRequestError) as info:
+        call(m)
+    assert (info.value.code, info.value.param) == (code, param)
+    seen: list[object] = []
+    m.v2.core.events.subscribe(seen.append, types="billing.meter.created")  # one string: one type
+    meter_of(m)
+    assert len(seen) == 1
