@@ -27,10 +27,10 @@ raises `KeyError`, `ValueError` or `TypeError`, whichever Python meets first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Literal, Self, get_args
+from typing import Any, Generic, Literal, Protocol, Self, TypeVar, get_args
 
 import attrs
 
@@ -208,6 +208,71 @@ class MeterEventSession:
             "created": to_rfc3339(self.created),
             "expires_at": to_rfc3339(self.expires_at),
             "livemode": self.livemode,
+        }
+
+
+# --- v2 lists -------------------------------------------------------------------------------
+
+
+class _V2Listable(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+T = TypeVar("T", bound=_V2Listable)
+
+
+@attrs.frozen
+class V2ListObject(Generic[T]):
+    """A v2 list page as Stripe sends it: ``data``, ``next_page_url``, ``previous_page_url``.
+
+    The urls are paths whose ``page`` token carries the whole query, so the next page is one
+    ``GET`` of ``next_page_url`` (as stripe-python's v2 ``auto_paging_iter`` does); both are
+    None where no page lies that way.
+
+    >>> from meterlib import Metering
+    >>> m = Metering()
+    >>> for name in ("a", "b", "c"):
+    ...     _ = m.meters.create(display_name=name, event_name=name,
+    ...                         default_aggregation={"formula": "count"})
+    >>> page = m.v2.core.events.list(limit=2)
+    >>> len(page), page.next_page_url.startswith("/v2/core/events?page="), page.previous_page_url
+    (2, True, None)
+    >>> [event.data.object.event_name for event in page.auto_paging_iter()]
+    ['c', 'b', 'a']
+    """
+
+    data: tuple[T, ...]
+    next_page_url: str | None
+    previous_page_url: str | None
+    _fetch: Callable[[str], V2ListObject[T]] | None = attrs.field(
+        default=None, eq=False, repr=False, alias="fetch"
+    )
+    """Gets the page a url of this list names."""
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def auto_paging_iter(self) -> Iterator[T]:
+        """Yield every item of this page and of every page after it."""
+        page: V2ListObject[T] = self
+        while True:
+            yield from page.data
+            if page.next_page_url is None or page._fetch is None:
+                return
+            page = page._fetch(page.next_page_url)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Stripe's v2 list JSON, each item in its own shape."""
+        return {
+            "data": [item.to_dict() for item in self.data],
+            "next_page_url": self.next_page_url,
+            "previous_page_url": self.previous_page_url,
         }
 
 

@@ -13,17 +13,18 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 
+import attrs
+
 from meterlib import validation as rules
 from meterlib.context import Context
-from meterlib.model import ListObject
-from meterlib.model.v2 import V1Event, V2Event, logged_event_from_dict
-from meterlib.pagination import list_page
+from meterlib.model.v2 import V1Event, V2Event, V2ListObject, logged_event_from_dict
 from meterlib.storage import LogRecord
 from meterlib.timeutil import to_unix_seconds
 
 LoggedEvent = V2Event | V1Event
 Callback = Callable[[LoggedEvent], object]
 _log = logging.getLogger("meterlib.events")
+_LIST_PATH = "/v2/core/events"
 
 
 class EventLog:
@@ -101,27 +102,40 @@ class EventLog:
     def list(
         self,
         *,
-        limit: int = 10,
+        limit: int | None = None,
         types: Iterable[str] | None = None,
-        starting_after: str | None = None,
-        ending_before: str | None = None,
-    ) -> ListObject[LoggedEvent]:
-        """Logged events newest first, optionally only these types; paged by event id."""
-        wanted = rules.validate_event_types(types)
-        size, after, before = rules.validate_page_params(limit, starting_after, ending_before)
+        page: str | None = None,
+    ) -> V2ListObject[LoggedEvent]:
+        """Logged events newest first (``limit``, default 10), optionally only these types.
+
+        Paged as Stripe's v2 lists are: pass a page's ``next_page_url`` or ``previous_page_url``
+        token back as ``page`` (or walk `V2ListObject.auto_paging_iter`).
+        """
+        return self._page(rules.validate_log_query(limit, types, page))
+
+    def _page(self, query: rules.LogQuery) -> V2ListObject[LoggedEvent]:
         with self._context.lock:
             found = self._context.storage.list_log_events(
-                limit=size, starting_after=after, ending_before=before, types=wanted
+                limit=query.limit,
+                starting_after=query.starting_after,
+                ending_before=query.ending_before,
+                types=query.types,
             )
-        page = None if found is None else ([_event(record) for record in found[0]], found[1])
-        return list_page(
-            page,
-            starting_after=after,
-            ending_before=before,
-            url="/v2/core/events",
-            fetch=lambda a, b: self.list(
-                limit=size, types=wanted, starting_after=a, ending_before=b
+        if found is None:  # the cursor's entry has been purged since the token was made
+            rules.cursor_missing(str(query.starting_after or query.ending_before), "page", "event")
+        records, has_more = found
+        events = tuple(_event(record) for record in records)
+        backward = query.ending_before is not None
+        cursor_given = backward or query.starting_after is not None
+        more_after = has_more if not backward else True
+        more_before = has_more if backward else cursor_given
+        return V2ListObject(
+            data=events,
+            next_page_url=_page_url(query, after=events[-1].id) if events and more_after else None,
+            previous_page_url=(
+                _page_url(query, before=events[0].id) if events and more_before else None
             ),
+            fetch=lambda url: self.list(page=_page_of(url)),
         )
 
     def retrieve(self, id: str) -> LoggedEvent:
@@ -132,6 +146,15 @@ class EventLog:
         if record is None:
             rules.event_missing(event_id)
         return _event(record)
+
+
+def _page_url(query: rules.LogQuery, *, after: str | None = None, before: str | None = None) -> str:
+    token = rules.page_token(attrs.evolve(query, starting_after=after, ending_before=before))
+    return f"{_LIST_PATH}?page={token}"
+
+
+def _page_of(url: str) -> str:
+    return url.removeprefix(f"{_LIST_PATH}?page=")
 
 
 def _created(event: LoggedEvent) -> int:

@@ -7,10 +7,13 @@ re-exported here. The rules and their codes are listed in ``docs/semantics.md``.
 
 from meterlib.validation.adjustments import check_cancellable, validate_cancel_params
 from meterlib.validation.event_log import (
+    LogQuery,
     event_missing,
+    page_token,
     validate_callback,
     validate_event_id,
     validate_event_types,
+    validate_log_query,
 )
 from meterlib.validation.events import (
     EVENT_ARGUMENTS,
@@ -38,6 +41,7 @@ from meterlib.validation.limits import (
     MAX_ID,
     MAX_LIMIT,
     MAX_NAME,
+    MAX_PAGE_TOKEN,
     MAX_PAYLOAD_ENTRIES,
     MAX_PAYLOAD_STRING,
     MAX_REPORT_SAMPLES,
@@ -93,6 +97,7 @@ __all__ = [
     "MAX_ID",
     "MAX_LIMIT",
     "MAX_NAME",
+    "MAX_PAGE_TOKEN",
     "MAX_PAYLOAD_ENTRIES",
     "MAX_PAYLOAD_STRING",
     "MAX_REPORT_SAMPLES",
@@ -104,6 +109,7 @@ __all__ = [
     "SESSION_LIFETIME",
     "VALUE_EXPONENT_RANGE",
     "WINDOW_NAMES",
+    "LogQuery",
     "MeterParams",
     "SummaryParams",
     "aggregation_for",
@@ -123,6 +129,7 @@ __all__ = [
     "fail",
     "is_plain_name",
     "meter_missing",
+    "page_token",
     "parse_value",
     "payload_string",
     "require_string",
@@ -136,6 +143,7 @@ __all__ = [
     "validate_event_id",
     "validate_event_name",
     "validate_event_types",
+    "validate_log_query",
     "validate_meter_id",
     "validate_meter_params",
     "validate_page_params",

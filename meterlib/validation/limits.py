@@ -31,8 +31,10 @@ MAX_STREAM_EVENTS = 100
 """Events in one meter event stream call (Stripe: up to 100)."""
 MAX_REPORT_SAMPLES = 5
 """Sample errors an error report keeps per code; its counts stay exact."""
-MAX_EVENT_TYPES = 100
-"""Event types one event log listing filters on."""
+MAX_EVENT_TYPES = 20
+"""Event types one event log listing filters on (Stripe: up to 20)."""
+MAX_PAGE_TOKEN = 16_000
+"""A v2 ``page`` token: room for the longest query one can carry (an id and 20 types)."""
 LOG_RETENTION = 30 * DAY
 """How long the event log keeps an event (Stripe keeps events 30 days)."""
 WINDOW_NAMES = tuple(WINDOW_SECONDS)

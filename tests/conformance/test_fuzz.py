@@ -313,8 +313,7 @@ CALLS: dict[str, Call] = {
     "v2.core.events.list": lambda m, meter, data: m.v2.core.events.list(
         limit=data.draw(maybe(1, 10)),  # type: ignore[arg-type]
         types=data.draw(maybe(None, ["billing.meter.created"])),  # type: ignore[arg-type]
-        starting_after=data.draw(maybe(None)),  # type: ignore[arg-type]
-        ending_before=data.draw(maybe(None)),  # type: ignore[arg-type]
+        page=data.draw(maybe(None)),  # type: ignore[arg-type]
     ),
     "v2.core.events.retrieve": lambda m, meter, data: m.v2.core.events.retrieve(data.draw(junk)),  # type: ignore[arg-type]
     "v2.core.events.subscribe": lambda m, meter, data: m.v2.core.events.subscribe(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -271,7 +272,8 @@ def test_event_log_pages_filters_and_misses(m: Metering) -> None:
             display_name="x", event_name=f"e{n}", default_aggregation={"formula": "count"}
         )
     page = m.v2.core.events.list(limit=2)
-    assert len(page.data) == 2 and page.has_more
+    assert len(page.data) == 2 and page.next_page_url is not None
+    assert page.previous_page_url is None
     assert len(list(page.auto_paging_iter())) == 5
     assert m.v2.core.events.list(types=["v1.billing.meter.no_meter_found"]).data == ()
     with pytest.raises(InvalidRequestError) as info:
@@ -293,6 +295,18 @@ def test_the_log_keeps_thirty_days(m: Metering, clock: ManualClock) -> None:
     m.meters.create(display_name="x", event_name="new", default_aggregation={"formula": "count"})
     names = [event.data.object.event_name for event in m.v2.core.events.list().data]  # type: ignore[union-attr]
     assert names == ["new", "edge"]
+
+
+def test_a_page_past_a_purged_entry_is_resource_missing(m: Metering, clock: ManualClock) -> None:
+    """A page token whose cursor entry has been purged since is resource_missing on page."""
+    for name in ("a", "b"):
+        m.meters.create(display_name="x", event_name=name, default_aggregation={"formula": "count"})
+    token = page_token_of(m.v2.core.events.list(limit=1).next_page_url)
+    clock.advance(LOG_RETENTION + 1)
+    m.meters.create(display_name="x", event_name="c", default_aggregation={"formula": "count"})
+    with pytest.raises(InvalidRequestError) as info:
+        m.v2.core.events.list(page=token)
+    assert (info.value.code, info.value.param) == ("resource_missing", "page")
 
 
 def test_subscribers_see_new_events_and_a_failing_one_breaks_nothing(
@@ -332,17 +346,84 @@ def test_v2_errors_are_meterlib_errors(m: Metering) -> None:
     assert info.value.code
 
 
+def page_token_of(url: str | None) -> str:
+    """The ``page`` token a v2 list url carries."""
+    assert url is not None and url.startswith("/v2/core/events?page=")
+    return url.removeprefix("/v2/core/events?page=")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7])
+def test_event_log_pages_walk_both_ways(m: Metering, limit: int) -> None:
+    """next_page_url walks the log newest first; previous_page_url returns the page before."""
+    for n in range(7):
+        meter = m.meters.create(
+            display_name="x", event_name=f"e{n}", default_aggregation={"formula": "count"}
+        )
+        m.meters.deactivate(meter.id)
+    wanted = ["billing.meter.created"]
+    everything = [event.id for event in m.v2.core.events.list(limit=100, types=wanted)]
+    pages = [m.v2.core.events.list(limit=limit, types=wanted)]
+    while pages[-1].next_page_url is not None:
+        pages.append(m.v2.core.events.list(page=page_token_of(pages[-1].next_page_url)))
+    assert [event.id for page in pages for event in page] == everything
+    assert all(len(page) == limit for page in pages[:-1]) and 0 < len(pages[-1]) <= limit
+    assert pages[0].previous_page_url is None
+    for before, page in itertools.pairwise(pages):
+        back = m.v2.core.events.list(page=page_token_of(page.previous_page_url))
+        assert back.data == before.data
+        assert (back.previous_page_url is None) == (before is pages[0])
+        assert back.next_page_url == before.next_page_url
+    walked = [event.id for event in pages[0].auto_paging_iter()]
+    assert walked == everything
+
+
+def test_event_log_page_token_carries_its_query(m: Metering) -> None:
+    """A page token keeps its filter; limit beside it resizes, other types beside it are refused."""
+    for n in range(4):
+        m.meters.create(
+            display_name="x", event_name=f"e{n}", default_aggregation={"formula": "count"}
+        )
+    first = m.v2.core.events.list(limit=1, types=["billing.meter.created"])
+    token = page_token_of(first.next_page_url)
+    assert len(m.v2.core.events.list(page=token, limit=3)) == 3
+    same = m.v2.core.events.list(page=token, types=["billing.meter.created"])
+    assert same == m.v2.core.events.list(page=token)
+    with pytest.raises(InvalidRequestError) as info:
+        m.v2.core.events.list(page=token, types=["billing.meter.updated"])
+    assert (info.value.code, info.value.param) == ("parameter_invalid_string", "types")
+    schemas.check(first.to_dict(), schemas.v2_list(schemas.snapshot_event("billing.meter.created")))
+
+
 @pytest.mark.parametrize(
     ("call", "code", "param"),
     [
         (lambda m: m.v2.core.events.list(types=5), "parameter_invalid_type", "types"),
         (lambda m: m.v2.core.events.list(types={"a": 1}), "parameter_invalid_type", "types"),
-        (lambda m: m.v2.core.events.list(types=["t"] * 101), "parameter_invalid_length", "types"),
+        (lambda m: m.v2.core.events.list(types=["t"] * 21), "parameter_invalid_length", "types"),
         (lambda m: m.v2.core.events.list(types=[""]), "parameter_invalid_string_empty", "types"),
+        (lambda m: m.v2.core.events.list(limit=0), "parameter_invalid_integer", "limit"),
+        (lambda m: m.v2.core.events.list(page="nope"), "parameter_invalid_string", "page"),
+        (lambda m: m.v2.core.events.list(page="e30"), "parameter_invalid_string", "page"),
+        (
+            lambda m: m.v2.core.events.list(page="x" * 16_001),
+            "parameter_invalid_string_length",
+            "page",
+        ),
         (lambda m: m.v2.core.events.subscribe(5), "parameter_invalid_type", "callback"),
         (lambda m: m.v2.core.events.retrieve("x" * 5001), "parameter_invalid_string_length", "id"),
     ],
-    ids=["int", "mapping", "101 types", "empty type", "not callable", "long id"],
+    ids=[
+        "int",
+        "mapping",
+        "21 types",
+        "empty type",
+        "limit 0",
+        "not a token",
+        "token of {}",
+        "long token",
+        "not callable",
+        "long id",
+    ],
 )
 def test_event_log_arguments_are_validated(m: Metering, call: Any, code: str, param: str) -> None:
     """Bad event log arguments are coded errors on their param, and subscribe nothing."""

@@ -194,6 +194,18 @@ def snapshot_event(event_type: str) -> Schema:
     )
 
 
+def v2_list(item: Schema) -> Schema:
+    """A v2 list page of `item`s: ``next_page_url``/``previous_page_url`` paths or null."""
+    url: Schema = {"oneOf": [{"type": "null"}, {"type": "string", "pattern": "^/v2/"}]}
+    return closed(
+        {
+            "data": {"type": "array", "items": item},
+            "next_page_url": url,
+            "previous_page_url": url,
+        }
+    )
+
+
 # --- error envelopes ----------------------------------------------------------------------------
 
 V1_ERROR = closed(
