@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from meterlib import validation as rules
-from meterlib.aggregation import Aggregation
+from meterlib.aggregation import Aggregation, get_aggregation
 from meterlib.context import Context
 from meterlib.errors import InvalidRequestError
 from meterlib.model import Meter, NewEvent
@@ -47,6 +47,8 @@ class Ingest:
 
     def __init__(self, context: Context) -> None:
         self._context = context
+        self._accepted: Accepting = {}
+        """The last meter and aggregation found to accept each event name (one per meter)."""
 
     def create(
         self,
@@ -63,9 +65,17 @@ class Ingest:
         context = self._context
         with context.lock:
             now = now_seconds(context.clock)
-            event = self._validate(
-                event_name, payload, identifier, timestamp, now=now, accepting=accepting
-            )
+            meter, aggregation = self._resolve(event_name, accepting)
+            event = rules.common_event(meter, payload, identifier, timestamp, now)
+            if event is None:  # not the common shape: every rule, one by one
+                event = rules.validate_event(
+                    meter,
+                    aggregation,
+                    payload=payload,
+                    identifier=identifier,
+                    timestamp=timestamp,
+                    now=now,
+                )
             seq = context.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
             if seq is None:  # the identifier was received less than 24 hours ago
                 rules.duplicate_identifier(event.identifier)
@@ -97,8 +107,12 @@ class Ingest:
         """
         return self.create_batch(events).outcomes
 
-    def create_batch(self, events: object) -> Batch:
-        """`create_many`, and which items broke a rule (duplicates aside), for error reports."""
+    def create_batch(self, events: object, *, keep_payloads: bool = True) -> Batch:
+        """`create_many`, and which items broke a rule (duplicates aside), for error reports.
+
+        Without `keep_payloads` the stored outcomes may share the callers' payload dicts
+        instead of copies: for callers that hand no outcome back (streams).
+        """
         items = rules.validate_batch(events)
         outcomes: list[Outcome] = []
         invalid: list[int] = []
@@ -109,7 +123,7 @@ class Ingest:
         with context.lock:
             now = context.now()
             for index, item in enumerate(items):
-                event = common_item(item, accepting, now)
+                event = common_item(item, accepting, now, snapshot=keep_payloads)
                 if event is None:  # the item's first event name, or not the common shape
                     try:
                         arguments = rules.event_arguments(item, index)
@@ -160,11 +174,23 @@ class Ingest:
 
         `accepting` caches, across a batch, the meters found to accept an event name.
         """
-        if accepting is not None and type(event_name) is str:
-            known = accepting.get(event_name)
-            if known is not None:
-                return known
         lookup = self._context.storage.get_meter_by_event_name
+        if type(event_name) is str:
+            if accepting is not None:
+                known = accepting.get(event_name)
+                if known is not None:
+                    return known
+            last = self._accepted.get(event_name)
+            # the rules' verdict on the same meter object (stores hand out a new one when it
+            # changes) and the same registered formula still holds: no need to judge again
+            if (
+                last is not None
+                and lookup(event_name) is last[0]
+                and get_aggregation(last[0].default_aggregation.formula) is last[1]
+            ):
+                if accepting is not None:
+                    accepting[event_name] = last
+                return last
         meter = lookup(event_name) if rules.is_plain_name(event_name) else None
         if meter is None:  # a found meter's name was valid when it was created; else check it
             name = rules.validate_event_name(event_name)
@@ -173,6 +199,7 @@ class Ingest:
             name = meter.event_name
         meter = rules.check_meter_accepts_events(meter, name)
         known = meter, rules.aggregation_for(meter)
+        self._accepted[name] = known
         if accepting is not None:
             accepting[name] = known
         return known

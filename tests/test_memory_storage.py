@@ -464,6 +464,36 @@ def test_a_batch_failing_part_way_stores_none_of_it(bad: str, position: int) -> 
     assert m.usage(raw, "cus_1", midnight, midnight + 86_400) == Decimal("45") + 2
 
 
+@pytest.mark.parametrize("bad", [*BAD_EVENTS, "created-past-64-bits"])
+def test_a_single_event_failing_stores_nothing(bad: str) -> None:
+    """Whatever raises inside add_event (the per-event path), the store is left as it was."""
+    m, raw, hourly = _filled_store()
+    before = _state(m, [raw, hourly])
+    event = (
+        _event(raw, "bad", created=2**63) if bad == "created-past-64-bits" else BAD_EVENTS[bad](raw)
+    )
+    with pytest.raises(Exception):  # noqa: B017 -- each case raises its own kind
+        m.storage.add_event(event, duplicate_after=NOW_S)
+    assert _state(m, [raw, hourly]) == before
+    assert m.storage.find_event("bad") is None
+
+
+def test_a_failing_reuse_of_an_expired_identifier_keeps_the_old_event() -> None:
+    """add_event reusing an identifier past its window, failing: the old event is found again."""
+    register_aggregation(_Fragile())
+    try:
+        m, raw, hourly = _filled_store("fragile")
+        old = m.storage.find_event("api-600")
+        assert old is not None
+        before = _state(m, [raw, hourly])
+        with pytest.raises(ArithmeticError):
+            m.storage.add_event(_event(raw, "api-600", value=Decimal(13)), duplicate_after=NOW_S)
+        assert m.storage.find_event("api-600") == old
+        assert _state(m, [raw, hourly]) == before
+    finally:
+        unregister_aggregation("fragile")
+
+
 def test_created_past_64_bits_as_second_of_a_batch_changes_nothing() -> None:
     """A batch whose second event has created 2**63: nothing stored; a create and cancel work."""
     m, raw, hourly = _filled_store()

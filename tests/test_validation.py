@@ -459,7 +459,7 @@ def test_common_shape_fast_path_agrees_with_every_rule(changes: list[tuple[str, 
         "identifier": event["identifier"],
         "timestamp": event["timestamp"],
     }
-    fast = validation.events._common_event(METER, now=NOW, **arguments)
+    fast = validation.events.common_event(METER, now=NOW, **arguments)
     if fast is None:
         return
     full = validation.events._any_event(METER, Sum(), now=NOW, **arguments)
@@ -472,7 +472,7 @@ def test_common_shape_takes_the_fast_path() -> None:
     """A dict of customer and short decimal, string identifier, int or no timestamp: fast path."""
     payload = {"stripe_customer_id": "cus_1", "value": "412.07"}
     for timestamp in (NOW - 60, None):
-        event = validation.events._common_event(
+        event = validation.events.common_event(
             METER, payload=payload, identifier="req_1", timestamp=timestamp, now=NOW
         )
         assert event is not None

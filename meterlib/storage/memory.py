@@ -440,8 +440,40 @@ class MemoryStorage(Storage):
         return stream
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
-        """Store the event unless its identifier is still taken. O(log n)."""
-        return self.add_events((event,), duplicate_after=duplicate_after)[0]
+        """Store the event unless its identifier is still taken. O(log n).
+
+        `add_events`' store step for one event, without its batch loop and lists (the
+        per-event ingest path); all or nothing in the same way.
+        """
+        meter_id, _, customer, identifier, timestamp, created, value, _ = event
+        by_identifier, values = self._by_identifier, self._values
+        previous = by_identifier.get(identifier)
+        if previous is not None and self._created[previous & _SEQ_MASK] > duplicate_after:
+            return None
+        if len(values) >= _MAX_EVENTS:
+            raise StorageError(
+                f"the memory store holds at most {_MAX_EVENTS} events", code="storage_full"
+            )
+        customers = self._streams.get(meter_id)
+        stream = None if customers is None else customers.get(customer)
+        seq = len(values)
+        key = timestamp << _SEQ_BITS | seq
+        new_streams: list[_Stream] = []
+        try:
+            self._created.append(created)  # the int64 column first: it refuses what won't fit
+            values.append(value)
+            self._keys.append(key)
+            if stream is None:
+                stream = self._new_stream(meter_id, customer)
+                new_streams.append(stream)
+            self._stream_of.append(stream)
+            by_identifier[identifier] = key
+            stream.add(key)
+        except BaseException:
+            replaced = [] if previous is None else [(identifier, previous)]
+            self._undo_events(seq, [identifier], replaced, new_streams)
+            raise
+        return seq
 
     def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
         """Store each event whose identifier is free (None for the others). O(k log n).

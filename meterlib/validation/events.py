@@ -145,7 +145,7 @@ def validate_event(
     now: int,
 ) -> NewEvent:
     """Check a meter event against its (active) meter and the clock's `now`."""
-    event = _common_event(meter, payload, identifier, timestamp, now)
+    event = common_event(meter, payload, identifier, timestamp, now)
     if event is not None:
         return event
     return _any_event(
@@ -217,15 +217,22 @@ def _any_event(
 _tuple_new = tuple.__new__
 
 
-def _common_event(
-    meter: Meter, payload: object, identifier: object, timestamp: object, now: int
+def common_event(
+    meter: Meter,
+    payload: object,
+    identifier: object,
+    timestamp: object,
+    now: int,
+    *,
+    snapshot: bool = True,
 ) -> NewEvent | None:
     """The event, if it has the common shape and obeys every rule; else None.
 
     The common shape: a dict of exactly the customer and a short plain decimal string, a string
     identifier and int (or no) timestamp. This only accepts, never rejects: anything else goes
     through `_any_event`'s rule-by-rule checks, which give the precise error. A property test
-    pins that both agree.
+    pins that both agree. The event holds a copy of the payload unless `snapshot` is false (for
+    callers that return no event, so storage alone reads it during the call).
     """
     customer_key = meter.customer_mapping.event_payload_key
     value_key = meter.value_settings.event_payload_key
@@ -266,15 +273,28 @@ def _common_event(
         return None
     event: NewEvent = _tuple_new(
         NewEvent,
-        (meter.id, meter.event_name, customer, identifier, timestamp, now, value, dict(payload)),
+        (
+            meter.id,
+            meter.event_name,
+            customer,
+            identifier,
+            timestamp,
+            now,
+            value,
+            dict(payload) if snapshot else payload,
+        ),
     )  # NewEvent(...) without the named tuple's Python-level __new__
     return event
 
 
 def common_item(
-    item: object, accepting: Mapping[str, tuple[Meter, object]], now: int
+    item: object,
+    accepting: Mapping[str, tuple[Meter, object]],
+    now: int,
+    *,
+    snapshot: bool = True,
 ) -> NewEvent | None:
-    """A batch item's event, if `accepting` has its meter and `_common_event` accepts it.
+    """A batch item's event, if `accepting` has its meter and `common_event` accepts it.
 
     This only accepts, never rejects (the caller then checks the item rule by rule): one call
     per item of the common shape instead of `event_arguments` and `validate_event`.
@@ -286,7 +306,9 @@ def common_item(
     if known is None:
         return None
     get = item.get
-    return _common_event(known[0], get("payload"), get("identifier"), get("timestamp"), now)
+    return common_event(
+        known[0], get("payload"), get("identifier"), get("timestamp"), now, snapshot=snapshot
+    )
 
 
 def check_event_timestamp(timestamp: int, now: int) -> None:
