@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from meterlib import validation as rules
-from meterlib.aggregation import Aggregation, get_aggregation
+from meterlib.aggregation import Aggregation
 from meterlib.context import Context
 from meterlib.errors import InvalidRequestError
 from meterlib.model import Meter, NewEvent
@@ -47,8 +47,6 @@ class Ingest:
 
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._accepted: Accepting = {}
-        """The last meter and aggregation found to accept each event name (one per meter)."""
 
     def create(
         self,
@@ -174,23 +172,11 @@ class Ingest:
 
         `accepting` caches, across a batch, the meters found to accept an event name.
         """
+        if accepting is not None and type(event_name) is str:
+            known = accepting.get(event_name)
+            if known is not None:
+                return known
         lookup = self._context.storage.get_meter_by_event_name
-        if type(event_name) is str:
-            if accepting is not None:
-                known = accepting.get(event_name)
-                if known is not None:
-                    return known
-            last = self._accepted.get(event_name)
-            # the rules' verdict on the same meter object (stores hand out a new one when it
-            # changes) and the same registered formula still holds: no need to judge again
-            if (
-                last is not None
-                and lookup(event_name) is last[0]
-                and get_aggregation(last[0].default_aggregation.formula) is last[1]
-            ):
-                if accepting is not None:
-                    accepting[event_name] = last
-                return last
         meter = lookup(event_name) if rules.is_plain_name(event_name) else None
         if meter is None:  # a found meter's name was valid when it was created; else check it
             name = rules.validate_event_name(event_name)
@@ -199,7 +185,6 @@ class Ingest:
             name = meter.event_name
         meter = rules.check_meter_accepts_events(meter, name)
         known = meter, rules.aggregation_for(meter)
-        self._accepted[name] = known
         if accepting is not None:
             accepting[name] = known
         return known

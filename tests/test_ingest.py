@@ -1,4 +1,4 @@
-"""The ingest pipeline's memory of which meters accept events never outlives the facts."""
+"""The ingest pipeline judges every event against the meter and formula as they are now."""
 
 from __future__ import annotations
 
