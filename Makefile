@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs docs-serve screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,25 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
-	$(BIN)/pytest
+# The PostgreSQL tests use METERLIB_TEST_POSTGRES_URL if set; otherwise tests/postgres/cluster.py
+# starts a throwaway server on a loopback port (installing PostgreSQL as root when missing) and
+# stops it afterwards, whatever pytest did.
+test: lint docs
+	$(BIN)/python -m tests.postgres.cluster $(BIN)/pytest
+
+# The documentation site (mkdocs.yml): built offline with --strict into site/, so a broken link
+# or a missing API reference fails; docs-serve serves it with live reload on 127.0.0.1:8000.
+# screenshots renders pages (headless Chromium) and the example notebook's chart to PNG in
+# build/screenshots/, to look at them as a user would.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+docs: $(STAMP)
+	$(MKDOCS) build --strict --quiet
+
+docs-serve: $(STAMP)
+	$(MKDOCS) serve
+
+screenshots: docs
+	$(BIN)/python tools/screenshots.py
 
 # Benchmarks against the floor, sqlite3 and DuckDB (a bench-only dependency); flags via
 # BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`. A default run writes bench/results/latest.json.
@@ -31,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site build

@@ -18,11 +18,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from bench import data
+from bench import data, http_load
 from bench.baselines import DuckDBBaseline, Floor, SQLiteBaseline
+from bench.files import import_rows
 from bench.lower_bound import InlinedStore
 from bench.lower_bound import each as inlined_each
 from bench.measure import ROOT, best_seconds, interleaved_medians, timed
+from bench.postgres import PostgresRows
 from bench.report import (
     BUILD,
     BULK,
@@ -30,6 +32,9 @@ from bench.report import (
     DURABLE_FULL,
     DURABLE_NORMAL,
     GROWTH,
+    HTTP_STREAM,
+    HTTP_V1,
+    IMPORT,
     PER_EVENT,
     RSS,
     STREAM,
@@ -53,10 +58,24 @@ from meterlib import Metering
 from meterlib.errors import ERROR_REPORT_TRIGGERED, NO_METER_FOUND
 from meterlib.storage import known_schemes
 
-WORKLOADS = ("per-event", "bulk", "stream", "durable", "summaries", "cold-open", "rss", "growth")
+WORKLOADS = (
+    "per-event",
+    "bulk",
+    "file-import",
+    "stream",
+    "http",
+    "durable",
+    "summaries",
+    "cold-open",
+    "rss",
+    "growth",
+    "postgres",
+)
 """The sections of a run, in the order they run; ``--only`` picks some."""
 BACKENDS = ("memory", "sqlite")
 INGEST_VARIANT = variant_name("sum", None)
+IMPORT_ROWS = 1_000_000
+"""Rows of the file-import rows' CSV in a default or full run (the issue's size)."""
 STREAM_EVENTS = 200_000
 """Events the stream comparison sends (or all of them, if fewer)."""
 RSS_MIN_EVENTS = 100_000
@@ -65,6 +84,10 @@ PROBE_EVENTS = 240
 """Events of the growth probe's queried day: 10 an hour, value 1.00 each."""
 GROWTH_REPEATS = 100
 """Timings per store size in the growth check, of which the fastest counts."""
+HTTP_EVENTS = 20_000
+"""v1 events (one a request) and stream events (100 a call) the HTTP rows send, at most."""
+HTTP_CLIENTS = 8
+HTTP_CUSTOMERS = 10
 GROWTH_PAUSE = 0.01
 """Seconds before each of the growth check's timings: 100 of them then span a second."""
 
@@ -259,6 +282,25 @@ class Suite:
             metering.close()
             self._drop(url)
 
+    def file_import(self) -> None:
+        """A CSV file of the events through ``m.import_events``, beside its baselines.
+
+        See `bench.files`: memory against ``create_many``, SQLite against a hand-written
+        ``csv`` + ``executemany`` loader, each the median of alternating rounds.
+        """
+        config = self.config
+        events: Sequence[data.Event] = self.events
+        if config.repeats >= 5 and len(events) < IMPORT_ROWS:  # not --quick: the issue's size
+            self.log(f"file-import: generating {IMPORT_ROWS:,} events")
+            events = list(data.generate(data.Spec(IMPORT_ROWS, config.customers, config.seed)))
+        self.rows += import_rows(
+            events,
+            self.scratch,
+            backends=list(self._backends(IMPORT, "")),
+            rounds=1 if len(events) >= IMPORT_ROWS or config.repeats < 5 else 3,
+            batch=config.batch,
+        )
+
     def stream(self) -> None:
         """v2 stream calls of 100 events against ``create_many`` of the same 100, in turn.
 
@@ -290,6 +332,52 @@ class Suite:
             for metering, url in ((streamed, urls[0]), (batched, urls[1])):
                 metering.close()
                 self._drop(url)
+
+    def http(self) -> None:
+        """v1 events and stream calls over loopback HTTP, beside the same events in process.
+
+        The server runs in a child process (``bench.http_load``); 8 client threads send up to
+        20,000 v1 events one a request and as many in 100-event stream calls, with an
+        ``Idempotency-Key`` each, as the SDK does. The totals read back must be exact.
+        """
+        events = min(len(self.events), HTTP_EVENTS) // 100 * 100
+        calls = events // 100
+        for backend in self._backends(HTTP_V1, "20,000 events"):
+            variant = f"{events:,} events, {HTTP_CLIENTS} clients"
+            url = self._url(backend, "http")
+            with http_load.served(url) as address:
+                meter_id, token = http_load.setup(address)
+                v1 = http_load.v1_load(
+                    address, clients=HTTP_CLIENTS, events=events, customers=HTTP_CUSTOMERS
+                )
+                stream = http_load.stream_load(
+                    address, token, clients=HTTP_CLIENTS, calls=calls, customers=HTTP_CUSTOMERS
+                )
+                found = http_load.totals(address, meter_id, HTTP_CUSTOMERS)
+            self._drop(url)
+            wanted = http_load.expected(events, HTTP_CUSTOMERS, Decimal(1))
+            streamed = http_load.expected(events, HTTP_CUSTOMERS, Decimal(2))
+            if v1.failures or stream.failures:
+                self.errors.append(f"http {backend}: {(v1.failures + stream.failures)[:3]}")
+            if found != {who: wanted[who] + streamed[who] for who in wanted}:
+                self.mismatches.append(f"http {backend}: totals {found} are not the events sent")
+            local_url = self._url(backend, "http-local")
+            local_v1, local_stream = http_load.in_process(
+                local_url, events=events, calls=calls, customers=HTTP_CUSTOMERS
+            )
+            self._drop(local_url)
+            for workload, over_http, local in (
+                (HTTP_V1, v1, local_v1),
+                (HTTP_STREAM, stream, local_stream),
+            ):
+                row = rate_row(workload, variant, backend, over_http.events, over_http.seconds)
+                row.note = f"{over_http.requests_per_second:,.0f} requests/s"
+                self.rows.append(row)
+                self.rows.append(
+                    rate_row(
+                        workload, variant, f"{backend} in process", local.events, local.seconds
+                    )
+                )
 
     def durable(self) -> None:
         """Per-event create, each committed before it returns, against a bare sqlite3 loop."""
@@ -548,6 +636,18 @@ class Suite:
                 timings[-1] / timings[0],
             )
         )
+
+    def postgres(self) -> None:
+        """PostgreSQL beside bare psycopg; SQLite's size and cold/warm rows (`bench.postgres`)."""
+        rows = PostgresRows(
+            events=self.events,
+            customers=self.customers,
+            batch=self.config.batch,
+            repeats=self.config.repeats,
+            scratch=self.scratch,
+            log=self.log,
+        )
+        self.rows.extend(rows.run())
 
     def _child(self, *arguments: str) -> dict[str, Any]:
         done = subprocess.run(

@@ -4,6 +4,7 @@
 >>> m = Metering()  # in-memory store, system clock, test mode
 """
 
+from meterlib.bulk import ImportRejection, ImportReport
 from meterlib.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -44,6 +45,7 @@ from meterlib.model import (
 )
 from meterlib.storage import Storage
 from meterlib.timeutil import Clock, ManualClock, SystemClock
+from meterlib.whatif import Replay, ReplayRun, replay
 
 __all__ = [
     "AggregationSettings",
@@ -52,6 +54,8 @@ __all__ = [
     "Clock",
     "ConfigurationError",
     "CustomerMapping",
+    "ImportRejection",
+    "ImportReport",
     "InvalidRequestError",
     "ListObject",
     "ManualClock",
@@ -69,6 +73,8 @@ __all__ = [
     "MeterSampleError",
     "Metering",
     "MeterlibError",
+    "Replay",
+    "ReplayRun",
     "StatusTransitions",
     "Storage",
     "StorageError",
@@ -84,5 +90,6 @@ __all__ = [
     "V2MeterEventAdjustment",
     "V2RelatedObject",
     "ValueSettings",
+    "replay",
 ]
 __version__ = "0.1.0"

@@ -6,9 +6,17 @@ import gc
 import sys
 import weakref
 from collections.abc import Callable
+from typing import Literal
 
 import pytest
 
+from meterlib.model import (
+    AggregationSettings,
+    CustomerMapping,
+    Meter,
+    StatusTransitions,
+    ValueSettings,
+)
 from meterlib.storage import LogRecord, SessionRecord
 from meterlib.storage.memory import MemoryStorage
 
@@ -85,6 +93,52 @@ def test_an_append_failing_part_way_is_undone_whole() -> None:
     assert [storage.get_log_event(f"evt_{n}") for n in (3, 4, 5, 6)] == [None] * 4
     storage.add_log_events([entry(3), entry(4, "b")])
     assert listed_ids(storage) == ["evt_4", "evt_3", "evt_2", "evt_1"]
+    storage._check_records()
+
+
+def _meter(status: Literal["active", "inactive"] = "active") -> Meter:
+    """A meter for the store, not created through a facade."""
+    return Meter(
+        id="mtr_1",
+        created=100,
+        updated=100,
+        display_name="Calls",
+        event_name="calls",
+        default_aggregation=AggregationSettings(formula="count"),
+        customer_mapping=CustomerMapping(),
+        value_settings=ValueSettings(),
+        event_time_window=None,
+        status=status,
+        status_transitions=StatusTransitions(),
+        livemode=False,
+    )
+
+
+def test_a_meter_whose_log_append_fails_part_way_is_taken_out_again() -> None:
+    """add_meter whose log fails after its first writes: no meter, no entry, name free."""
+    storage = MemoryStorage()
+    bad = LogRecord(id="evt_2", type=_Unhashable("c"), created=100, body="{}")
+    with pytest.raises(TypeError):
+        storage.add_meter(_meter(), log=[entry(1), bad])
+    assert storage.get_meter("mtr_1") is None
+    assert storage.list_meters(status="active", limit=10) == ([], False)
+    assert storage.list_log_events(limit=10) == ([], False)
+    storage._check_records()
+    assert storage.add_meter(_meter(), log=[entry(1)])
+    assert storage.list_meters(status=None, limit=10) == ([_meter()], False)
+
+
+def test_a_replaced_meter_whose_log_append_fails_part_way_is_put_back() -> None:
+    """replace_meter whose log fails after its first writes: the old meter, old status lists."""
+    storage = MemoryStorage()
+    storage.add_meter(_meter())
+    bad = LogRecord(id="evt_2", type=_Unhashable("c"), created=100, body="{}")
+    with pytest.raises(TypeError):
+        storage.replace_meter(_meter("inactive"), log=[entry(1), bad])
+    assert storage.get_meter("mtr_1") == _meter()
+    assert storage.list_meters(status="inactive", limit=10) == ([], False)
+    assert storage.list_meters(status="active", limit=10) == ([_meter()], False)
+    assert storage.list_log_events(limit=10) == ([], False)
     storage._check_records()
 
 

@@ -14,6 +14,7 @@ from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar, overloa
 import attrs
 
 from meterlib.errors import InvalidRequestError
+from meterlib.model import display
 
 Formula = str
 """A formula name: ``"sum"``, ``"count"``, ``"last"`` or one registered by the user."""
@@ -77,6 +78,16 @@ class Meter:
         """Stripe's v1 JSON shape of this meter."""
         return attrs.asdict(self, recurse=True)
 
+    def __repr__(self) -> str:
+        return (
+            f"Meter({self.id}, {self.display_name!r}, {self.default_aggregation.formula} of "
+            f"{self.event_name!r}, {display.window_text(self.event_time_window)}, {self.status})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A one-row table, as Jupyter shows the meter."""
+        return display.table(display.METER_COLUMNS, [display.meter_row(self)])
+
 
 @attrs.frozen(kw_only=True)
 class MeterEvent:
@@ -102,6 +113,12 @@ class MeterEvent:
             "timestamp": self.timestamp,
         }
 
+    def __repr__(self) -> str:
+        return (
+            f"MeterEvent({self.event_name!r}, {self.identifier!r}, "
+            f"{display.utc_text(self.timestamp)}, {dict(self.payload)!r})"
+        )
+
 
 @attrs.frozen(kw_only=True)
 class CancelSettings:
@@ -124,6 +141,10 @@ class MeterEventAdjustment:
     def to_dict(self) -> dict[str, Any]:
         """Stripe's v1 JSON shape of this adjustment."""
         return attrs.asdict(self, recurse=True)
+
+    def __repr__(self) -> str:
+        target = None if self.cancel is None else self.cancel.identifier
+        return f"MeterEventAdjustment({self.type} {target!r} of {self.event_name!r}, {self.status})"
 
 
 def json_number(value: Decimal) -> int | float:
@@ -154,6 +175,12 @@ class MeterEventSummary:
             "meter": self.meter,
             "start_time": self.start_time,
         }
+
+    def __repr__(self) -> str:
+        return (
+            f"MeterEventSummary({display.utc_text(self.start_time)} to "
+            f"{display.utc_text(self.end_time)}: {display.value_text(self.aggregated_value)})"
+        )
 
 
 class NewEvent(NamedTuple):
@@ -381,3 +408,45 @@ class ListObject(Generic[T]):
             "has_more": self.has_more,
             "url": self.url,
         }
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(sorted({type(item).__name__ for item in self.data}))
+        items = f"{len(self.data)} {'item' if len(self.data) == 1 else 'items'}"
+        return f"ListObject({items}{': ' if kinds else ''}{kinds}, has_more={self.has_more})"
+
+    def _repr_html_(self) -> str:
+        """A compact table of this page's meters or summaries, as Jupyter shows the list."""
+        more = " (more pages follow)" if self.has_more else ""
+        caption = f"{len(self.data)} on this page{more}"
+        if self.data and all(isinstance(item, Meter) for item in self.data):
+            rows = [display.meter_row(item) for item in self.data]
+            return display.table(display.METER_COLUMNS, rows, caption=caption)
+        if self.data and all(isinstance(item, MeterEventSummary) for item in self.data):
+            rows = [display.summary_row(item) for item in self.data]
+            return display.table(display.SUMMARY_COLUMNS, rows, caption=caption)
+        rows = [(item.id, type(item).__name__) for item in self.data]
+        return display.table(("id", "object"), rows, caption=caption)
+
+    def to_frame(self, *, all_pages: bool = True, as_float: bool = False) -> Any:
+        """A pandas ``DataFrame`` of the meters or summaries listed (needs ``meterlib[notebook]``).
+
+        Summaries are indexed by window start (tz-aware UTC), meters by id. With `all_pages`
+        (the default) every item of this page and of the pages after it, as
+        `auto_paging_iter` walks them; else this page only. Values are `Decimal` unless
+        `as_float`. See `meterlib.notebook.list_frame`.
+        """
+        from meterlib import notebook  # noqa: PLC0415 -- the optional extra, only when asked
+
+        items = list(self.auto_paging_iter()) if all_pages else list(self.data)
+        return notebook.list_frame(items, as_float=as_float)
+
+    def plot(self, *, all_pages: bool = True, ax: Any = None, label: str | None = None) -> Any:
+        """Chart a summary list's values over time with matplotlib; the ``Axes`` drawn on.
+
+        One step line (each window's value held across the window), labelled with `label` or
+        the meter id. See `meterlib.plot.summaries`; needs ``meterlib[notebook]``.
+        """
+        from meterlib.plot import summaries  # noqa: PLC0415 -- the optional extra, when asked
+
+        items = list(self.auto_paging_iter()) if all_pages else list(self.data)
+        return summaries(items, ax=ax, label=label)  # type: ignore[arg-type]  # summaries

@@ -54,22 +54,25 @@ class EventLog:
 
         Entries older than the retention go first. A subscriber that raises is logged on the
         ``meterlib.events`` logger and skipped: the log and the change it reports are stored.
+        A change that is stored with its events in one write (a meter's) calls `purge`, writes
+        `records_of(events)` itself, and calls `notify` after the commit.
         """
         if not events:
             return
-        records = [
-            LogRecord(
-                id=event.id,
-                type=event.type,
-                created=_created(event),
-                body=json.dumps(event.to_dict(), separators=(",", ":")),
-            )
-            for event in events
-        ]
+        records = records_of(events)
+        with self._context.lock:
+            self.purge()
+            self._context.storage.add_log_events(records)
+        self.notify(events)
+
+    def purge(self) -> None:
+        """Delete the entries older than `LOG_RETENTION` (a write of its own)."""
         context = self._context
         with context.lock:
             context.storage.purge_log_events(created_before=context.now() - rules.LOG_RETENTION)
-            context.storage.add_log_events(records)
+
+    def notify(self, events: Sequence[LoggedEvent]) -> None:
+        """Call each subscriber that wants them with the stored events, in order."""
         with self._subscribers_lock:
             subscribers = list(self._subscribers)
         for event in events:
@@ -155,6 +158,19 @@ def _page_url(query: rules.LogQuery, *, after: str | None = None, before: str | 
 
 def _page_of(url: str) -> str:
     return url.removeprefix(f"{_LIST_PATH}?page=")
+
+
+def records_of(events: Sequence[LoggedEvent]) -> list[LogRecord]:
+    """The log records that store these events: id, type, created and the object's JSON."""
+    return [
+        LogRecord(
+            id=event.id,
+            type=event.type,
+            created=_created(event),
+            body=json.dumps(event.to_dict(), separators=(",", ":")),
+        )
+        for event in events
+    ]
 
 
 def _created(event: LoggedEvent) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -13,8 +13,11 @@ from meterlib.context import Context
 from meterlib.model import ListObject, Meter, MeterEventSummary, StatusTransitions, window_summaries
 from meterlib.model.v2 import MeterLifecycleEventType, V1Event, V1EventData
 from meterlib.pagination import list_page, summary_id_prefix, summary_page
-from meterlib.services.event_log import EventLog
+from meterlib.services.event_log import EventLog, records_of
 from meterlib.storage import SummaryQuery
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Meters:
@@ -66,9 +69,11 @@ class Meters:
                 status_transitions=StatusTransitions(),
                 livemode=self._context.livemode,
             )
-            if not self._context.storage.add_meter(meter):
+            event = self._lifecycle_event("billing.meter.created", meter)
+            self._log.purge()
+            if not self._context.storage.add_meter(meter, log=records_of([event])):
                 rules.event_name_taken(params.event_name)
-        self._publish("billing.meter.created", meter)
+        self._log.notify([event])
         return meter
 
     def retrieve(self, id: str) -> Meter:
@@ -78,35 +83,36 @@ class Meters:
     def _change(
         self, id: str, kind: MeterLifecycleEventType, change: Callable[[Meter, int], Meter | None]
     ) -> Meter:
-        """Apply `change` to the meter (None: nothing changes) and log it as a `kind` event."""
+        """Apply `change` to the meter (None: nothing changes) and log it as a `kind` event.
+
+        The new meter and its log entry are one storage write; subscribers hear of it after.
+        """
         with self._context.lock:
             meter = self.retrieve(id)
             changed = change(meter, self._context.now())
             if changed is None:
                 return meter
-            self._context.storage.replace_meter(changed)
-        self._publish(kind, changed, before=meter)
+            event = self._lifecycle_event(kind, changed, before=meter)
+            self._log.purge()
+            self._context.storage.replace_meter(changed, log=records_of([event]))
+        self._log.notify([event])
         return changed
 
-    def _publish(
+    def _lifecycle_event(
         self, kind: MeterLifecycleEventType, meter: Meter, *, before: Meter | None = None
-    ) -> None:
-        """Log a lifecycle event of the meter; an update says what its fields were before."""
+    ) -> V1Event:
+        """The lifecycle event of the meter; an update says what its fields were before."""
         previous = None
         if kind == "billing.meter.updated" and before is not None:
             old, new = before.to_dict(), meter.to_dict()
             previous = {key: value for key, value in old.items() if new[key] != value}
-        self._log.publish(
-            [
-                V1Event(
-                    id=self._log.new_id(),
-                    type=kind,
-                    created=meter.updated,
-                    livemode=meter.livemode,
-                    data=V1EventData(object=meter, previous_attributes=previous),
-                    api_version=None,
-                )
-            ]
+        return V1Event(
+            id=self._log.new_id(),
+            type=kind,
+            created=meter.updated,
+            livemode=meter.livemode,
+            data=V1EventData(object=meter, previous_attributes=previous),
+            api_version=None,
         )
 
     def update(self, id: str, *, display_name: str | None = None) -> Meter:
@@ -175,6 +181,16 @@ class Meters:
                 status=wanted, limit=size, starting_after=a, ending_before=b
             ),
         )
+
+    def to_frame(self, *, status: str | None = None) -> pd.DataFrame:
+        """Every meter (``active`` or ``inactive`` ones only, with `status`) as a pandas frame.
+
+        One row per meter, newest first, indexed by id (`meterlib.notebook.meters_frame`);
+        needs ``meterlib[notebook]``.
+        """
+        from meterlib import notebook  # noqa: PLC0415 -- the optional extra, only when asked
+
+        return notebook.meters_frame(self.list(status=status, limit=100).auto_paging_iter())
 
     def list_event_summaries(
         self,

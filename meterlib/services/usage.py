@@ -8,6 +8,7 @@ from meterlib import validation as rules
 from meterlib.context import Context
 from meterlib.services.meters import retrieve_meter
 from meterlib.storage import SummaryQuery
+from meterlib.validation.series import validate_series_params
 
 
 def usage(
@@ -33,26 +34,33 @@ def usage_series(
     end_time: object,
     *,
     value_grouping_window: object,
+    timezone: object = None,
 ) -> list[tuple[int, Decimal]]:
-    """Every window's ``(window_start, value)``, as ``list_event_summaries`` would page them."""
-    query = rules.validate_summary_params(
+    """Every window's ``(window_start, value)``: the summary listing's, or calendar windows.
+
+    Windows of one length are one storage summary call (UTC hours or days: a single call; a
+    zone's days: one call between two daylight-saving changes; months: one call each).
+    """
+    query = validate_series_params(
         customer=customer,
         start_time=start_time,
         end_time=end_time,
         value_grouping_window=value_grouping_window,
+        timezone=timezone,
     )
-    count = rules.check_series_length(query)
+    values: list[Decimal] = []
     with context.lock:
         meter = retrieve_meter(context, meter_id)
-        values = context.storage.summarize(
-            SummaryQuery(
-                meter=meter,
-                customer=query.customer,
-                start=query.start_time,
-                step=query.window,
-                count=count,
-            ),
-            rules.aggregation_for(meter),
-        )
-    starts = range(query.start_time, query.end_time, query.window)
-    return list(zip(starts, values, strict=True))
+        aggregation = rules.aggregation_for(meter)
+        for run in query.runs:
+            values += context.storage.summarize(
+                SummaryQuery(
+                    meter=meter,
+                    customer=query.customer,
+                    start=run.start,
+                    step=run.step,
+                    count=run.count,
+                ),
+                aggregation,
+            )
+    return list(zip(query.starts, values, strict=True))

@@ -14,6 +14,7 @@ from urllib.parse import SplitResult, urlsplit
 from meterlib.errors import ConfigurationError, describe
 from meterlib.storage.base import (
     EventRecord,
+    IdempotencyRecord,
     LogRecord,
     NewEvent,
     Point,
@@ -25,6 +26,7 @@ from meterlib.storage.base import (
 
 __all__ = [
     "EventRecord",
+    "IdempotencyRecord",
     "LogRecord",
     "NewEvent",
     "Point",
@@ -43,6 +45,8 @@ MAX_URL = 4_096
 _BUILTIN_SCHEMES: dict[str, str] = {
     "memory": "meterlib.storage.memory:MemoryStorage",
     "sqlite": "meterlib.storage.sqlite:SQLiteStorage",
+    "postgresql": "meterlib.storage.postgres:PostgresStorage",
+    "postgres": "meterlib.storage.postgres:PostgresStorage",
 }
 
 

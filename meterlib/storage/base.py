@@ -11,21 +11,24 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import attrs
 
 from meterlib.aggregation import Aggregation
+from meterlib.errors import StorageError
 from meterlib.model import Meter, NewEvent
 from meterlib.summaries import SummaryQuery, summarize_points
 
 __all__ = [
     "EventRecord",
+    "IdempotencyRecord",
     "LogRecord",
     "NewEvent",
     "Point",
     "SessionRecord",
     "Storage",
+    "StoredEvent",
     "SummaryQuery",
     "page_of",
 ]
@@ -45,6 +48,24 @@ class EventRecord:
     identifier: str
     timestamp: int
     created: int
+    cancelled: bool
+
+
+class StoredEvent(NamedTuple):
+    """One stored event as `Storage.list_events` returns it: what an export writes.
+
+    A named tuple, as `NewEvent` is: an export builds one per event.
+    """
+
+    seq: int
+    """The order of receipt."""
+    meter_id: str
+    event_name: str
+    customer: str
+    identifier: str
+    timestamp: int
+    created: int
+    value: Decimal | None
     cancelled: bool
 
 
@@ -79,6 +100,28 @@ class LogRecord:
     """Unix seconds."""
     body: str
     """The object's JSON text, stored and returned as given."""
+
+
+@attrs.frozen(kw_only=True)
+class IdempotencyRecord:
+    """What an ``Idempotency-Key`` holds: the request it was first used for, and its answer.
+
+    A claim (``status`` None) marks the first request as running; an answer carries the
+    response to replay. ``key`` and ``created`` together name one claim.
+
+    >>> IdempotencyRecord(key="k", fingerprint="f", created=100).status is None
+    True
+    """
+
+    key: str
+    fingerprint: str
+    """A digest of the request (method, path, parameters) the key was first used for."""
+    created: int
+    """Unix seconds, when the key was claimed."""
+    status: int | None = None
+    """The HTTP status of the answer; None while the claim's request runs."""
+    response: str | None = None
+    """The answer to replay, as the caller wrote it (opaque text); None while pending."""
 
 
 class _HasId(Protocol):
@@ -124,17 +167,33 @@ class Storage(abc.ABC):
 
     Methods are called under the `Metering` lock of one process; a backend shared between
     processes must still make `add_meter`, `add_event` and `cancel_event` atomic on its own.
+    A meter write and the event log entries that report it are one write (`add_meter` and
+    `replace_meter` take them), so no failure leaves a changed meter without its entry.
     """
 
     # --- meters ---------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def add_meter(self, meter: Meter) -> bool:
-        """Store a new meter; False (and nothing stored) if its event name is taken. O(1)."""
+    def add_meter(self, meter: Meter, *, log: Sequence[LogRecord] = ()) -> bool:
+        """Store a new meter and append `log` to the event log, in one atomic write.
+
+        False, and nothing stored (neither the meter nor `log`), if its event name is taken.
+        The log records are `add_log_events`' and follow its rules; if they cannot be stored
+        the meter is not stored either. O(1) + O(k log n) for k records.
+
+        Raises:
+            StorageError: ``storage_conflict`` (nothing stored) if a log id is stored already
+                or appears twice in `log`.
+
+        """
 
     @abc.abstractmethod
-    def replace_meter(self, meter: Meter) -> None:
-        """Overwrite the stored meter with the same id. O(1)."""
+    def replace_meter(self, meter: Meter, *, log: Sequence[LogRecord] = ()) -> None:
+        """Overwrite the stored meter with the same id and append `log`, in one atomic write.
+
+        Either both land or neither does: a log that cannot be stored (as in `add_meter`)
+        leaves the stored meter as it was. O(1) + O(k log n) for k records.
+        """
 
     @abc.abstractmethod
     def get_meter(self, meter_id: str) -> Meter | None:
@@ -191,6 +250,31 @@ class Storage(abc.ABC):
 
         Only ``start <= timestamp < end``, ordered by ``(timestamp, seq)``. O(log n + k).
         """
+
+    def list_events(
+        self,
+        *,
+        limit: int,
+        after: int | None = None,
+        meter_id: str | None = None,
+        customer: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        include_cancelled: bool = False,
+    ) -> Sequence[StoredEvent]:
+        """Up to `limit` stored events with a seq above `after`, in order of receipt (seq).
+
+        Only those of this meter and customer, with ``start <= timestamp < end`` and not
+        cancelled, as far as each filter is given. Paging by seq (the last row's seq is the
+        next call's `after`) walks every event once, each page a short read of its own:
+        O(log n + events scanned), the filters being checked row by row. Exports read the
+        store this way. Not abstract, so a backend written before exports existed still loads;
+        this default raises ``storage_unsupported``.
+        """
+        raise StorageError(
+            f"{type(self).__name__} cannot list its events (Storage.list_events)",
+            code="storage_unsupported",
+        )
 
     # --- summaries ------------------------------------------------------------------------
 
@@ -272,6 +356,42 @@ class Storage(abc.ABC):
         """Delete every log entry with ``created < created_before``; return how many. Atomic.
 
         For retention: the entries are gone, their memory released. O(k log n) for k entries.
+        """
+
+    # --- idempotency keys ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def claim_idempotency_key(
+        self, claim: IdempotencyRecord, *, answered_after: int, pending_after: int
+    ) -> IdempotencyRecord | None:
+        """Store `claim` (``status`` None) for its key, unless the key's record still holds.
+
+        A stored record holds if it is answered and was created after `answered_after`, or is
+        pending and was created after `pending_after`: then it is returned and nothing is
+        stored. Otherwise the claim replaces any record of the key and None is returned.
+        Atomic (check and write in one step, across processes on a shared store). O(log n).
+        """
+
+    @abc.abstractmethod
+    def answer_idempotency_key(self, answer: IdempotencyRecord) -> bool:
+        """Give the pending claim of ``answer.key`` made at ``answer.created`` its answer.
+
+        `answer` carries ``status`` and ``response``. False, and nothing changed, when no such
+        pending claim is stored (it was replaced after going stale). Atomic. O(log n).
+        """
+
+    @abc.abstractmethod
+    def release_idempotency_key(self, claim: IdempotencyRecord) -> bool:
+        """Delete the pending claim of ``claim.key`` made at ``claim.created``.
+
+        False, and nothing changed, when no such pending claim is stored. Atomic. O(log n).
+        """
+
+    @abc.abstractmethod
+    def purge_idempotency_keys(self, *, created_before: int) -> int:
+        """Delete every record with ``created < created_before``; return how many. Atomic.
+
+        For retention: the records are gone, their memory released. O(k log n) for k records.
         """
 
     def close(self) -> None:  # noqa: B027 -- optional hook; in-memory stores hold nothing to release

@@ -43,11 +43,13 @@ from meterlib.model import Meter
 from meterlib.storage import split_storage_url
 from meterlib.storage.base import (
     EventRecord,
+    IdempotencyRecord,
     LogRecord,
     NewEvent,
     Point,
     SessionRecord,
     Storage,
+    StoredEvent,
     SummaryQuery,
 )
 from meterlib.timeutil import DAY, HOUR, WINDOW_SECONDS, window_start
@@ -346,6 +348,8 @@ class MemoryStorage(Storage):
         self._keys: list[int] = []
         self._by_identifier: dict[str, int] = {}  # identifier -> stream key of its latest event
         self._created = array("q")
+        # each event's identifier (the index's own key objects), for list_events
+        self._identifiers: list[str] = []
         self._values: list[Decimal | None] = []
         self._cancelled: set[int] = set()
         self._streams: dict[str, dict[str, _Stream]] = {}
@@ -361,21 +365,51 @@ class MemoryStorage(Storage):
         self._log_retention = SortedList()  # created << 64 | seq
         self._log_next_seq = 0
         self._log_peak = 0  # the most entries the log's dicts held since they were built
+        # idempotency keys: records by key, and (created, key) sorted for purging
+        self._idempotency: dict[str, IdempotencyRecord] = {}
+        self._idempotency_order = SortedList()
 
-    def add_meter(self, meter: Meter) -> bool:
-        """Store a new meter unless its event name is taken. O(log n)."""
+    def add_meter(self, meter: Meter, *, log: Sequence[LogRecord] = ()) -> bool:
+        """Store a new meter and its log records unless its event name is taken. O(log n).
+
+        All or nothing: the log's ids are checked before anything is written, and a log
+        append that still fails takes the meter out again.
+        """
         if meter.event_name in self._meter_by_event_name:
             return False
+        self._check_log_ids(log)
         position = len(self._meter_order)
         self._meter_positions_of.setdefault(meter.status, SortedList()).add(position)
         self._meters[meter.id] = meter
         self._meter_order.append(meter.id)
         self._meter_position[meter.id] = position
         self._meter_by_event_name[meter.event_name] = meter.id
+        try:
+            self._append_log(log)
+        except BaseException:
+            self._meter_positions_of[meter.status].remove(position)
+            del self._meters[meter.id], self._meter_position[meter.id]
+            del self._meter_by_event_name[meter.event_name]
+            self._meter_order.pop()
+            raise
         return True
 
-    def replace_meter(self, meter: Meter) -> None:
-        """Overwrite a stored meter. O(1), O(log n) when its status changes."""
+    def replace_meter(self, meter: Meter, *, log: Sequence[LogRecord] = ()) -> None:
+        """Overwrite a stored meter and append its log records, all or nothing.
+
+        O(1), O(log n) when its status changes, + O(k log n) for k records.
+        """
+        self._check_log_ids(log)
+        old = self._meters[meter.id]
+        self._set_meter(meter)
+        try:
+            self._append_log(log)
+        except BaseException:
+            self._set_meter(old)
+            raise
+
+    def _set_meter(self, meter: Meter) -> None:
+        """Overwrite the stored meter with the same id, moving it between status lists."""
         old_status = self._meters[meter.id].status
         if meter.status != old_status:
             position = self._meter_position[meter.id]
@@ -463,6 +497,7 @@ class MemoryStorage(Storage):
             self._created.append(created)  # the int64 column first: it refuses what won't fit
             values.append(value)
             self._keys.append(key)
+            self._identifiers.append(identifier)
             if stream is None:
                 stream = self._new_stream(meter_id, customer)
                 new_streams.append(stream)
@@ -484,6 +519,7 @@ class MemoryStorage(Storage):
         call per event: this is the bulk ingest path (and `add_event`'s, for a batch of one).
         """
         values, keys, created_column = self._values, self._keys, self._created
+        identifiers = self._identifiers
         stream_of, by_identifier, streams = self._stream_of, self._by_identifier, self._streams
         if len(values) + len(events) > _MAX_EVENTS:
             raise StorageError(
@@ -509,6 +545,7 @@ class MemoryStorage(Storage):
                 created_column.append(created)
                 values.append(value)
                 keys.append(key)
+                identifiers.append(identifier)
                 if stream is None:
                     stream = self._new_stream(meter_id, customer)
                     new_streams.append(stream)
@@ -555,6 +592,7 @@ class MemoryStorage(Storage):
         for identifier, previous in reversed(replaced):
             by_identifier[identifier] = previous
         del self._values[stored:], keys[stored:], self._created[stored:], stream_of[stored:]
+        del self._identifiers[stored:]
 
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier. O(1)."""
@@ -611,6 +649,50 @@ class MemoryStorage(Storage):
         """Points with ``start <= timestamp < end`` in order. O(log n + k)."""
         stream = self._find_stream(meter_id, customer)
         return () if stream is None else stream.between(start, end)
+
+    def list_events(
+        self,
+        *,
+        limit: int,
+        after: int | None = None,
+        meter_id: str | None = None,
+        customer: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        include_cancelled: bool = False,
+    ) -> Sequence[StoredEvent]:
+        """Events after seq `after`, in seq order, read off the columns. O(events scanned)."""
+        keys, stream_of, cancelled = self._keys, self._stream_of, self._cancelled
+        low = -(1 << 62) if start is None else start
+        high = 1 << 62 if end is None else end
+        rows: list[StoredEvent] = []
+        for seq in range(0 if after is None else max(after + 1, 0), len(keys)):
+            stream = stream_of[seq]
+            timestamp = keys[seq] >> _SEQ_BITS
+            dropped = seq in cancelled
+            if (
+                (meter_id is not None and stream.meter_id != meter_id)
+                or (customer is not None and stream.customer != customer)
+                or not low <= timestamp < high
+                or (dropped and not include_cancelled)
+            ):
+                continue
+            rows.append(
+                StoredEvent(
+                    seq,
+                    stream.meter_id,
+                    self._meters[stream.meter_id].event_name,
+                    stream.customer,
+                    self._identifiers[seq],
+                    timestamp,
+                    self._created[seq],
+                    self._values[seq],
+                    dropped,
+                )
+            )
+            if len(rows) >= limit:
+                break
+        return rows
 
     def summarize(self, query: SummaryQuery, aggregation: Aggregation[Any]) -> list[Decimal]:
         """Windows from whichever is smaller: the events in the range, or its hours.
@@ -712,15 +794,25 @@ class MemoryStorage(Storage):
         >>> storage.get_log_event("evt_1").created
         5
         """
+        self._check_log_ids(records)
+        self._append_log(records)
+
+    def _check_log_ids(self, records: Sequence[LogRecord]) -> None:
+        """Raise ``storage_conflict`` if an id is stored already or twice in `records`."""
         seq_of = self._log_seq_of
         ids = [record.id for record in records]
         if len(set(ids)) != len(ids) or any(record_id in seq_of for record_id in ids):
             raise StorageError(
                 "an event log entry with this id is stored already", code="storage_conflict"
             )
+
+    def _append_log(self, records: Sequence[LogRecord]) -> None:
+        """Append records `_check_log_ids` passed; anything raising undoes the batch's writes."""
+        if not records:
+            return
         first = self._log_next_seq
         keys = [record.created << _LOG_SEQ_BITS | seq for seq, record in enumerate(records, first)]
-        log, seqs, seqs_of = self._log, self._log_seqs, self._log_seqs_of
+        log, seqs, seqs_of, seq_of = self._log, self._log_seqs, self._log_seqs_of, self._log_seq_of
         seq = first
         try:
             for record, key in zip(records, keys, strict=True):
@@ -834,6 +926,66 @@ class MemoryStorage(Storage):
             self._log_peak = len(self._log)
         return count
 
+    # --- idempotency keys ---------------------------------------------------------------------
+
+    def claim_idempotency_key(
+        self, claim: IdempotencyRecord, *, answered_after: int, pending_after: int
+    ) -> IdempotencyRecord | None:
+        """Store the claim unless the key's record still holds (then return it). O(log n).
+
+        >>> storage = MemoryStorage()
+        >>> claim = IdempotencyRecord(key="k", fingerprint="f", created=10)
+        >>> storage.claim_idempotency_key(claim, answered_after=0, pending_after=0) is None
+        True
+        >>> storage.claim_idempotency_key(claim, answered_after=0, pending_after=0).created
+        10
+        """
+        found = self._idempotency.get(claim.key)
+        if found is not None:
+            cutoff = pending_after if found.status is None else answered_after
+            if found.created > cutoff:
+                return found
+        order = self._idempotency_order
+        order.add((claim.created, claim.key))  # the sorted insert first: all that can raise
+        if found is not None:
+            order.discard((found.created, found.key))
+        self._idempotency[claim.key] = claim
+        return None
+
+    def _pending_claim(self, claim: IdempotencyRecord) -> IdempotencyRecord | None:
+        found = self._idempotency.get(claim.key)
+        if found is None or found.status is not None or found.created != claim.created:
+            return None
+        return found
+
+    def answer_idempotency_key(self, answer: IdempotencyRecord) -> bool:
+        """Replace the pending claim by its answer; False if that claim is gone. O(1)."""
+        if self._pending_claim(answer) is None:
+            return False
+        self._idempotency[answer.key] = answer  # same (created, key): the order stands
+        return True
+
+    def release_idempotency_key(self, claim: IdempotencyRecord) -> bool:
+        """Delete the pending claim; False if it is gone. O(log n)."""
+        found = self._pending_claim(claim)
+        if found is None:
+            return False
+        self._idempotency_order.discard((found.created, found.key))
+        del self._idempotency[found.key]
+        return True
+
+    def purge_idempotency_keys(self, *, created_before: int) -> int:
+        """Delete the records with ``created < created_before``: the first k sorted. O(k log n)."""
+        order = self._idempotency_order
+        count: int = order.bisect_left((created_before,))
+        records = self._idempotency
+        for _, key in order[:count]:
+            del records[key]
+        del order[:count]
+        if count and len(records) * 2 < count:  # dicts never shrink on their own
+            self._idempotency = dict(records)
+        return count
+
     def _check_records(self) -> None:
         """Assert that the session and event log indexes agree with each other. O(n log n).
 
@@ -858,6 +1010,11 @@ class MemoryStorage(Storage):
             record.created << _LOG_SEQ_BITS | seq for seq, record in log.items()
         )
         assert len(log) <= self._log_peak
+        records = self._idempotency
+        assert list(self._idempotency_order) == sorted(
+            (record.created, key) for key, record in records.items()
+        )
+        assert all(record.key == key for key, record in records.items())
 
 
 _ROLLUP_DAYS_DIGITS = 12

@@ -18,14 +18,12 @@ log entry one process writes is found by every other process on the file.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,20 +31,18 @@ from urllib.parse import parse_qs
 from meterlib.aggregation import EXACT, SMALL_COUNTS, ZERO, Aggregation, Count, Last, Sum
 from meterlib.errors import ConfigurationError, StorageError, describe
 from meterlib.model import (
-    AggregationSettings,
-    CustomerMapping,
     Meter,
-    StatusTransitions,
-    ValueSettings,
 )
-from meterlib.storage import split_storage_url
+from meterlib.storage import _sql, split_storage_url
 from meterlib.storage.base import (
     EventRecord,
+    IdempotencyRecord,
     LogRecord,
     NewEvent,
     Point,
     SessionRecord,
     Storage,
+    StoredEvent,
     SummaryQuery,
 )
 
@@ -117,6 +113,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX event_log_by_type ON event_log (type, seq);
     CREATE INDEX event_log_by_created ON event_log (created);
     """,
+    # 4: idempotency keys of the HTTP server (claims and the answers to replay).
+    """
+    CREATE TABLE idempotency_keys (
+        key         TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        created     INTEGER NOT NULL,
+        status      INTEGER,
+        response    TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created);
+    """,
 )
 """Forward migrations: entry N-1 brings a store from schema version N-1 to N."""
 
@@ -171,22 +178,8 @@ def _value_columns(value: Decimal | None) -> tuple[str | None, int | None, int |
     return (text, *_units(value))
 
 
-def _payload_json(payload: dict[str, str]) -> str:
-    """``json.dumps(payload)``, character for character, in a quarter of the time.
-
-    A payload is a few string keys and values (the customer and the value, usually), so it is
-    written directly with the C string encoder `json.dumps` itself uses; anything that is not a
-    string makes that encoder raise TypeError and goes to `json.dumps`.
-    """
-    encode = encode_basestring_ascii
-    try:
-        if len(payload) == 2:  # the common shape, without building a list
-            (key1, value1), (key2, value2) = payload.items()
-            return f"{{{encode(key1)}: {encode(value1)}, {encode(key2)}: {encode(value2)}}}"
-        items = [f"{encode(key)}: {encode(value)}" for key, value in payload.items()]
-    except TypeError:
-        return json.dumps(payload)
-    return "{" + ", ".join(items) + "}"
+_payload_json = _sql.payload_json
+"""``json.dumps(payload)``, fast: shared with PostgreSQL (`meterlib.storage._sql`)."""
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -201,26 +194,8 @@ def _statements(script: str) -> Iterator[str]:
         yield pending
 
 
-def _meter_to_json(meter: Meter) -> str:
-    return json.dumps(meter.to_dict(), sort_keys=True)
-
-
-def _meter_from_json(body: str) -> Meter:
-    data: dict[str, Any] = json.loads(body)
-    return Meter(
-        id=data["id"],
-        created=data["created"],
-        updated=data["updated"],
-        display_name=data["display_name"],
-        event_name=data["event_name"],
-        default_aggregation=AggregationSettings(**data["default_aggregation"]),
-        customer_mapping=CustomerMapping(**data["customer_mapping"]),
-        value_settings=ValueSettings(**data["value_settings"]),
-        event_time_window=data["event_time_window"],
-        status=data["status"],
-        status_transitions=StatusTransitions(**data["status_transitions"]),
-        livemode=data["livemode"],
-    )
+_meter_to_json = _sql.meter_to_json
+_meter_from_json = _sql.meter_from_json
 
 
 def parse_sqlite_url(url: str) -> tuple[str, dict[str, str]]:
@@ -419,8 +394,11 @@ class SQLiteStorage(Storage):
 
     # --- meters ----------------------------------------------------------------------------
 
-    def add_meter(self, meter: Meter) -> bool:
-        """Insert unless the event name is taken (a UNIQUE constraint decides). O(log n)."""
+    def add_meter(self, meter: Meter, *, log: Sequence[LogRecord] = ()) -> bool:
+        """Insert unless the event name is taken (a UNIQUE constraint decides), and its log.
+
+        One transaction: a log id that is taken rolls the meter back too. O(log n).
+        """
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO meters (id, event_name, status, body) VALUES (?, ?, ?, ?) "
@@ -428,17 +406,21 @@ class SQLiteStorage(Storage):
                 (meter.id, meter.event_name, meter.status, _meter_to_json(meter)),
             )
             self._meters_by_event_name.pop(meter.event_name, None)
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return False
+            self._insert_log(db, log)
+            return True
 
-    def replace_meter(self, meter: Meter) -> None:
-        """Overwrite the meter's row. O(log n)."""
+    def replace_meter(self, meter: Meter, *, log: Sequence[LogRecord] = ()) -> None:
+        """Overwrite the meter's row and append its log in one transaction. O(log n)."""
         with self._write() as db:
+            self._meters_by_event_name.pop(meter.event_name, None)
+            self._meters_by_id.pop(meter.id, None)
             db.execute(
                 "UPDATE meters SET status = ?, body = ? WHERE id = ?",
                 (meter.status, _meter_to_json(meter), meter.id),
             )
-            self._meters_by_event_name.pop(meter.event_name, None)
-            self._meters_by_id.pop(meter.id, None)
+            self._insert_log(db, log)
 
     def _drop_stale_meters(self) -> None:
         """Forget cached meters if another connection committed since they were read.
@@ -667,6 +649,44 @@ class SQLiteStorage(Storage):
             ).fetchall()
         return [(ts, seq, None if value is None else Decimal(value)) for ts, seq, value in rows]
 
+    def list_events(
+        self,
+        *,
+        limit: int,
+        after: int | None = None,
+        meter_id: str | None = None,
+        customer: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        include_cancelled: bool = False,
+    ) -> Sequence[StoredEvent]:
+        """Events after seq `after`, in seq order: one query walking the rowid b-tree.
+
+        O(log n + events scanned); the filters are checked row by row (`_events_page_sql`).
+        """
+        filters = {
+            "meter_id": meter_id,
+            "customer": customer,
+            "start": start,
+            "end": end,
+        }
+        given = tuple(name for name, value in filters.items() if value is not None)
+        sql = _events_page_sql(given, include_cancelled=include_cancelled)
+        params = {name: filters[name] for name in given}
+        params["after"] = -1 if after is None else after
+        params["limit"] = limit
+        with self._connection() as db:
+            rows = db.execute(sql, params).fetchall()
+        events = []
+        for seq, meter, event_name, who, identifier, timestamp, created, value, gone in rows:
+            amount = None if value is None else Decimal(value)
+            events.append(
+                StoredEvent(
+                    seq, meter, event_name, who, identifier, timestamp, created, amount, gone == 1
+                )
+            )
+        return events
+
     # --- v2 meter event sessions -----------------------------------------------------------
 
     def add_session(self, session: SessionRecord) -> None:
@@ -711,7 +731,15 @@ class SQLiteStorage(Storage):
             with self._lock:
                 self._check_open()
             return
-        with self._write() as db, _conflicts("an event log entry with this id"):
+        with self._write() as db:
+            self._insert_log(db, records)
+
+    @staticmethod
+    def _insert_log(db: sqlite3.Connection, records: Sequence[LogRecord]) -> None:
+        """Insert log records inside the caller's write transaction; a taken id raises."""
+        if not records:
+            return
+        with _conflicts("an event log entry with this id"):
             db.executemany(
                 "INSERT INTO event_log (id, type, created, body) VALUES (?, ?, ?, ?)",
                 [(record.id, record.type, record.created, record.body) for record in records],
@@ -777,6 +805,73 @@ class SQLiteStorage(Storage):
         """
         with self._connection() as db:
             cursor = db.execute("DELETE FROM event_log WHERE created < ?", (created_before,))
+        return cursor.rowcount
+
+    # --- idempotency keys ---------------------------------------------------------------------
+
+    def claim_idempotency_key(
+        self, claim: IdempotencyRecord, *, answered_after: int, pending_after: int
+    ) -> IdempotencyRecord | None:
+        """Claim a new key in one statement, a stored one in one write transaction. O(log n).
+
+        A fresh key (the usual case) is one ``INSERT ... ON CONFLICT DO NOTHING``. A key
+        already stored is read and replaced under ``BEGIN IMMEDIATE``, which holds the write
+        lock from the read on, so two processes claiming one key are served one after the
+        other: the second finds the first's claim.
+        """
+        with self._connection() as db:
+            inserted = db.execute(
+                "INSERT INTO idempotency_keys (key, fingerprint, created) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (claim.key, claim.fingerprint, claim.created),
+            ).rowcount
+        if inserted == 1:
+            return None
+        with self._write() as db:
+            row = db.execute(
+                "SELECT fingerprint, created, status, response FROM idempotency_keys WHERE key = ?",
+                (claim.key,),
+            ).fetchone()
+            if row is not None:
+                fingerprint, created, status, response = row
+                if created > (pending_after if status is None else answered_after):
+                    return IdempotencyRecord(
+                        key=claim.key,
+                        fingerprint=fingerprint,
+                        created=created,
+                        status=status,
+                        response=response,
+                    )
+            db.execute(
+                "INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, created) "
+                "VALUES (?, ?, ?)",
+                (claim.key, claim.fingerprint, claim.created),
+            )
+        return None
+
+    def answer_idempotency_key(self, answer: IdempotencyRecord) -> bool:
+        """Update the pending row of this key and ``created`` (one statement). O(log n)."""
+        with self._connection() as db:
+            cursor = db.execute(
+                "UPDATE idempotency_keys SET status = ?, response = ? "
+                "WHERE key = ? AND created = ? AND status IS NULL",
+                (answer.status, answer.response, answer.key, answer.created),
+            )
+        return cursor.rowcount == 1
+
+    def release_idempotency_key(self, claim: IdempotencyRecord) -> bool:
+        """Delete the pending row of this key and ``created`` (one statement). O(log n)."""
+        with self._connection() as db:
+            cursor = db.execute(
+                "DELETE FROM idempotency_keys WHERE key = ? AND created = ? AND status IS NULL",
+                (claim.key, claim.created),
+            )
+        return cursor.rowcount == 1
+
+    def purge_idempotency_keys(self, *, created_before: int) -> int:
+        """Delete the rows with ``created < created_before`` by their index. O(k log n)."""
+        with self._connection() as db:
+            cursor = db.execute("DELETE FROM idempotency_keys WHERE created < ?", (created_before,))
         return cursor.rowcount
 
     # --- summaries -------------------------------------------------------------------------
@@ -867,6 +962,29 @@ def _log_page_sql(types: int, *, from_cursor: bool, backward: bool) -> str:
     where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
     order = "ASC" if backward else "DESC"
     return f"SELECT id, type, created, body FROM event_log {where}ORDER BY seq {order} LIMIT ?"
+
+
+_EVENT_FILTERS = {
+    "meter_id": "meter_id = :meter_id",
+    "customer": "customer = :customer",
+    "start": "timestamp >= :start",
+    "end": "timestamp < :end",
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _events_page_sql(filters: tuple[str, ...], *, include_cancelled: bool) -> str:
+    """The query of a `SQLiteStorage.list_events` page: `limit` events after seq ``:after``.
+
+    `filters` names the given filters (`_EVENT_FILTERS` keys); fixed fragments only.
+    """
+    conditions = ["seq > :after", *(_EVENT_FILTERS[name] for name in filters)]
+    if not include_cancelled:
+        conditions.append("cancelled = 0")
+    return (
+        "SELECT seq, meter_id, event_name, customer, identifier, timestamp, created, value, "
+        f"cancelled FROM events WHERE {' AND '.join(conditions)} ORDER BY seq LIMIT :limit"
+    )
 
 
 @contextmanager

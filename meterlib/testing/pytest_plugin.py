@@ -1,4 +1,4 @@
-"""meterlib's pytest plugin: the ``metering`` and ``meter_clock`` fixtures.
+"""meterlib's pytest plugin: the ``metering``, ``meter_clock`` and ``stripe_server`` fixtures.
 
 pytest loads it through the ``pytest11`` entry point once meterlib is installed. It is opt-in:
 it adds no options, hooks or autouse fixtures, and it imports nothing of meterlib (and never
@@ -15,6 +15,7 @@ import pytest
 
 if TYPE_CHECKING:
     from meterlib import ManualClock, Metering
+    from meterlib.server import StripeServer
 
 
 @pytest.fixture
@@ -39,3 +40,28 @@ def metering(meter_clock: ManualClock) -> Iterator[Metering]:
 
     with Metering("memory://", clock=meter_clock) as instance:
         yield instance
+
+
+@pytest.fixture
+def stripe_server(meter_clock: ManualClock) -> Iterator[StripeServer]:
+    """A local Stripe Billing Meters API over a fresh in-memory store reading `meter_clock`.
+
+    Served on a free loopback port for the test (``meterlib.server.running``), with a
+    ``stripe.StripeClient`` already pointed at it as ``.client``; needs the ``server`` extra
+    and the ``stripe`` package.
+
+    >>> def test_meter(stripe_server, meter_clock):
+    ...     meter = stripe_server.client.v1.billing.meters.create({"display_name": "Calls",
+    ...         "event_name": "calls", "default_aggregation": {"formula": "count"}})
+    ...     meter_clock.advance(60)
+    """
+    from meterlib import Metering  # noqa: PLC0415 -- import only when used
+    from meterlib.server import DEFAULT_API_KEY, StripeServer, running, stripe_client  # noqa: PLC0415
+
+    with Metering("memory://", clock=meter_clock) as metering, running(metering) as url:
+        yield StripeServer(
+            url=url,
+            api_key=DEFAULT_API_KEY,
+            metering=metering,
+            client=stripe_client(url, DEFAULT_API_KEY),
+        )

@@ -37,6 +37,14 @@ MAX_PAGE_TOKEN = 16_000
 """A v2 ``page`` token: room for the longest query one can carry (an id and 20 types)."""
 LOG_RETENTION = 30 * DAY
 """How long the event log keeps an event (Stripe keeps events 30 days)."""
+IDEMPOTENCY_WINDOW = DAY
+"""How long an ``Idempotency-Key`` replays its first answer (Stripe: 24 hours)."""
+IDEMPOTENCY_LEASE = MINUTE
+"""How long a claimed key whose request never answered (its process died) stays in use."""
+MAX_IDEMPOTENCY_KEY = 255
+"""Characters in an ``Idempotency-Key`` (Stripe: up to 255)."""
+MAX_EXPAND = 5_000
+"""Characters in one ``expand`` entry (Stripe's limit)."""
 WINDOW_NAMES = tuple(WINDOW_SECONDS)
 """``event_time_window`` and ``value_grouping_window`` names: ``("hour", "day")``."""
 METER_STATUSES = ("active", "inactive")

@@ -14,8 +14,8 @@ import pytest
 from meterlib import AuthenticationError, ManualClock, Meter, Metering
 from meterlib.errors import InvalidRequestError, MeterlibError
 from meterlib.model.v2 import V1Event, V2Event
+from meterlib.testing.conformance import StorageFactory
 from meterlib.validation import LOG_RETENTION, MAX_REPORT_SAMPLES, SESSION_LIFETIME
-from tests.conformance.backends import StorageFactory
 from tests.v2 import schemas
 
 EVENT = "ai_search_api"
@@ -231,10 +231,10 @@ def test_reports_count_exactly_and_keep_a_few_samples(m: Metering) -> None:
 def test_sessions_are_shared_through_a_durable_store(
     storage_factory: StorageFactory, clock: ManualClock, tmp_path: Path
 ) -> None:
-    """A token issued by one Metering works in another on the same SQLite file."""
+    """A token issued by one Metering works in another on the same SQLite file or database."""
     url = storage_factory(tmp_path)
-    if not (isinstance(url, str) and url.startswith("sqlite:///")):
-        pytest.skip("only a file is shared between instances")
+    if not (isinstance(url, str) and url.startswith(("sqlite:///", "postgresql://"))):
+        pytest.skip("only a file or a database server is shared between instances")
     with Metering(storage=url, clock=clock) as first, Metering(storage=url, clock=clock) as second:
         meter = meter_of(first)
         token = first.v2.billing.meter_event_session.create().authentication_token

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from meterlib import ManualClock, Meter, Metering, MeterlibError
 from meterlib.aggregation import BUILTIN_FORMULAS, register_aggregation, unregister_aggregation
-from tests.conformance.state import store_state
+from meterlib.testing.conformance.state import store_state
 
 EVENT = "api_call"
 CUSTOMERS = ["cus_1", "cus_2"]

@@ -351,7 +351,7 @@ def test_usage_series_rejects_what_summaries_reject(m: Metering, meter: Meter) -
     rejected(lambda: series(meter.id, "cus_1", NOW, NOW + 30), "timestamp_not_aligned", "end_time")
     rejected(lambda: series(meter.id, "cus_1", NOW, NOW), "parameter_invalid_range", "end_time")
     rejected(
-        lambda: series(meter.id, "cus_1", NOW - DAY, NOW, value_grouping_window="week"),
+        lambda: series(meter.id, "cus_1", NOW - DAY, NOW, value_grouping_window="fortnight"),
         "parameter_invalid_enum",
         "value_grouping_window",
     )

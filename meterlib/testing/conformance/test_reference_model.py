@@ -11,7 +11,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from meterlib import Storage
 from meterlib.testing import MeteringStateMachine
-from tests.conformance.backends import StorageFactory
+from meterlib.testing.conformance import StorageFactory
 
 BUDGET = settings(
     max_examples=25,

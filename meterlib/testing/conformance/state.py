@@ -5,22 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from meterlib import Metering
-from meterlib.storage.memory import MemoryStorage
-from meterlib.storage.sqlite import SQLiteStorage
+from meterlib import Metering, StorageError
 from meterlib.timeutil import DAY, EARLIEST, LATEST, now_seconds, window_start
 
 
-def stored_event_count(m: Metering) -> int:
-    """How many events the store holds, cancelled ones included (a backend's own count)."""
-    storage = m.storage
-    if isinstance(storage, MemoryStorage):
-        return len(storage._values)
-    if isinstance(storage, SQLiteStorage):
-        with storage._connection() as db:
-            (count,) = db.execute("SELECT COUNT(*) FROM events").fetchone()
-        return int(count)
-    raise TypeError(f"no event count for {type(storage).__name__}")
+def stored_event_count(m: Metering) -> int | None:
+    """How many events the store holds, cancelled ones included; None if it cannot list them.
+
+    Read through `Storage.list_events` page by page, so any backend that lists its events is
+    checked to the last row.
+    """
+    count, after = 0, None
+    try:
+        while page := m.storage.list_events(limit=1_000, after=after, include_cancelled=True):
+            count += len(page)
+            after = page[-1].seq
+    except StorageError as error:
+        if error.code == "storage_unsupported":
+            return None
+        raise
+    return count
 
 
 def store_state(m: Metering, *, identifiers: Iterable[str], customers: Iterable[str]) -> Any:

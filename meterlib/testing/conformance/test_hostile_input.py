@@ -19,8 +19,8 @@ import pytest
 
 from meterlib import ManualClock, Meter, Metering
 from meterlib.errors import ConfigurationError, InvalidRequestError, MeterlibError, StorageError
+from meterlib.testing.conformance.state import store_state
 from meterlib.validation import MAX_WINDOWS
-from tests.conformance.state import store_state
 
 EVENT = "api_call"
 SURROGATE = "\ud800"
