@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,7 @@ import stripe
 
 from meterlib import InvalidRequestError, ManualClock, Metering
 from meterlib.server import StripeServer, running, stripe_client
-from meterlib.storage import IdempotencyRecord, Storage
-from meterlib.storage.memory import MemoryStorage
-from meterlib.storage.sqlite import SQLiteStorage
+from meterlib.storage import IdempotencyRecord
 from tests.server.conftest import START, event_params, meter_params
 from tests.sqlite.old_stores import write_old_store
 
@@ -171,55 +168,6 @@ def test_a_raising_respond_releases_the_key() -> None:
     with pytest.raises(RuntimeError):
         m.idempotency_keys.run("k", request="r", respond=boom)
     assert not m.idempotency_keys.run("k", request="other", respond=respond_ok).replayed
-
-
-# --- storage ------------------------------------------------------------------------------------
-
-BACKENDS: list[Callable[[Path], Storage]] = [
-    lambda directory: MemoryStorage(),
-    lambda directory: SQLiteStorage(f"sqlite:///{directory / 'keys.db'}"),
-]
-
-
-def check(storage: Storage) -> None:
-    """The memory store's index invariants, where there are some."""
-    if isinstance(storage, MemoryStorage):
-        storage._check_records()
-
-
-@pytest.mark.parametrize("make", BACKENDS, ids=["memory", "sqlite"])
-def test_storage_claims_answers_releases_and_purges(
-    make: Callable[[Path], Storage], tmp_path: Path
-) -> None:
-    """Claim stores once, answer and release touch only their own claim, purge by created."""
-    storage = make(tmp_path)
-    claim = IdempotencyRecord(key="a", fingerprint="f", created=100)
-    assert storage.claim_idempotency_key(claim, answered_after=0, pending_after=0) is None
-    check(storage)
-    assert storage.claim_idempotency_key(claim, answered_after=0, pending_after=0) == claim
-    stale = IdempotencyRecord(key="a", fingerprint="f", created=99)
-    assert not storage.answer_idempotency_key(
-        IdempotencyRecord(key="a", fingerprint="f", created=99, status=200, response="x")
-    )
-    assert not storage.release_idempotency_key(stale)
-    answer = IdempotencyRecord(key="a", fingerprint="f", created=100, status=200, response="x")
-    assert storage.answer_idempotency_key(answer)
-    assert not storage.answer_idempotency_key(answer)  # no longer pending
-    assert not storage.release_idempotency_key(claim)  # an answer is not a claim
-    assert storage.claim_idempotency_key(claim, answered_after=99, pending_after=200) == answer
-    newer = IdempotencyRecord(key="a", fingerprint="g", created=300)
-    assert storage.claim_idempotency_key(newer, answered_after=100, pending_after=0) is None
-    check(storage)
-    other = IdempotencyRecord(key="b", fingerprint="f", created=200)
-    assert storage.claim_idempotency_key(other, answered_after=0, pending_after=0) is None
-    assert storage.release_idempotency_key(other)
-    assert storage.claim_idempotency_key(other, answered_after=0, pending_after=0) is None
-    assert storage.purge_idempotency_keys(created_before=300) == 1
-    check(storage)
-    assert storage.claim_idempotency_key(other, answered_after=0, pending_after=0) is None
-    assert storage.purge_idempotency_keys(created_before=301) == 2
-    check(storage)
-    storage.close()
 
 
 def test_a_version_3_store_gains_the_idempotency_table(tmp_path: Path) -> None:
