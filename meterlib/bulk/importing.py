@@ -7,8 +7,10 @@ the outcomes are counted. No rule of meter events is checked here.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 from meterlib.bulk.formats import PAYLOAD_PREFIX, Format, validate_format
@@ -73,11 +75,33 @@ def import_events(
     tally = Tally(kept)
     with open_input(source, kind) as opened:
         builder = Builder(size, stop_at_problem=stop)
-        for chunk in chunks(opened.format, opened.text, builder, compressed=opened.compressed):
-            _record(ingest, chunk, builder.columns, tally, stop=stop)
+        batches = chunks(opened.format, opened.text, builder, compressed=opened.compressed)
+        while True:
+            with _collection_paused():
+                chunk = next(batches, None)
+                if chunk is None:
+                    break
+                _record(ingest, chunk, builder.columns, tally, stop=stop)
             if progress is not None:
                 progress(tally.report(), opened.bytes_read)
     return tally.report()
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while one chunk is read and recorded.
+
+    A chunk allocates two dicts a row, none in a cycle, and all gone when it is recorded; the
+    collector would walk them many times over (about a tenth of an import's time, measured).
+    It is paused for one chunk at most (``batch_size`` rows), then runs as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _field(param: str | None) -> str | None:
