@@ -1,4 +1,5 @@
-"""The suite's fixtures: a manual clock and a fresh `Metering` on the backend under test.
+"""The suite's fixtures (a manual clock, a fresh `Metering` on the backend under test) and
+`Maximum`, a user formula no backend knows.
 
 ``storage_factory`` itself comes from the backend author's plugin (see the package docstring).
 """
@@ -7,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 from meterlib import ManualClock, Metering, Storage
@@ -31,3 +34,31 @@ def m(storage_factory: StorageFactory, clock: ManualClock, tmp_path: Path) -> It
     """A fresh Metering on the backend under test, closed afterwards."""
     with Metering(storage=storage_factory(tmp_path), clock=clock) as metering:
         yield metering
+
+
+@attrs.frozen
+class Maximum:
+    """A user formula no backend knows: the largest value (0 for an empty range)."""
+
+    name: str = "max"
+    requires_value: bool = True
+
+    def initial(self) -> Decimal | None:
+        """No value yet."""
+        return None
+
+    def add(
+        self, state: Decimal | None, timestamp: int, seq: int, value: Decimal | None
+    ) -> Decimal | None:
+        """Keep the larger value."""
+        if value is None or (state is not None and state >= value):
+            return state
+        return value
+
+    def combine(self, earlier: Decimal | None, later: Decimal | None) -> Decimal | None:
+        """The larger of two maxima."""
+        return self.add(earlier, 0, 0, later)
+
+    def result(self, state: Decimal | None) -> Decimal:
+        """The maximum, or 0."""
+        return Decimal(0) if state is None else state

@@ -28,6 +28,7 @@ from meterlib import (
 from meterlib.aggregation import register_aggregation, unregister_aggregation
 from meterlib.errors import InvalidRequestError, MeterlibError
 from meterlib.testing.conformance import StorageFactory
+from meterlib.testing.conformance.fixtures import Maximum
 
 HOUR = 3_600
 NOW = 1_773_144_000
@@ -213,34 +214,6 @@ def test_usage_rejects_bad_ranges_and_meters(m: Metering) -> None:
 
 
 # --- user-registered aggregations ---------------------------------------------------------
-
-
-@attrs.frozen
-class Maximum:
-    """A user formula no backend knows: the largest value (0 for an empty range)."""
-
-    name: str = "max"
-    requires_value: bool = True
-
-    def initial(self) -> Decimal | None:
-        """No value yet."""
-        return None
-
-    def add(
-        self, state: Decimal | None, timestamp: int, seq: int, value: Decimal | None
-    ) -> Decimal | None:
-        """Keep the larger value."""
-        if value is None or (state is not None and state >= value):
-            return state
-        return value
-
-    def combine(self, earlier: Decimal | None, later: Decimal | None) -> Decimal | None:
-        """The larger of two maxima."""
-        return self.add(earlier, 0, 0, later)
-
-    def result(self, state: Decimal | None) -> Decimal:
-        """The maximum, or 0."""
-        return Decimal(0) if state is None else state
 
 
 @pytest.fixture
