@@ -13,12 +13,15 @@ def validate_token(token: object) -> str:
 
     Anything else cannot be a token meterlib issued: ``billing_meter_event_session_expired``.
     """
-    if not (isinstance(token, str) and 0 < len(token) <= MAX_NAME and token.isprintable()):
+    plain = (
+        str.__str__(token) if isinstance(token, str) else None
+    )  # a subclass's own methods never run
+    if plain is None or not (0 < len(plain) <= MAX_NAME and plain.isprintable()):
         raise AuthenticationError(
             "the meter event session's authentication token is invalid",
             param="authentication_token",
         )
-    return str.__str__(token)
+    return plain
 
 
 def check_session(session: SessionRecord | None, now: int) -> SessionRecord:

@@ -415,6 +415,27 @@ def test_item_12_hostile_str_values_are_copied_at_the_boundary(m: Metering) -> N
     assert m.usage(meter.id, "cus_1", 0, 2**37) == 3
 
 
+class HostileToken(HostileStr):
+    """A token string whose length and printability checks raise too."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        raise RuntimeError("hostile __len__")
+
+    def isprintable(self) -> bool:
+        raise RuntimeError("hostile isprintable")
+
+
+def test_a_hostile_str_token_is_copied_before_it_is_checked(m: Metering) -> None:
+    """A stream token of a str subclass whose methods raise works as its plain copy would."""
+    meter = meter_of(m)
+    token = m.v2.billing.meter_event_session.create().authentication_token
+    event = {"event_name": EVENT, "payload": {"stripe_customer_id": "cus_1", "value": "4"}}
+    m.v2.billing.meter_event_stream.create(events=[event], authentication_token=HostileToken(token))
+    assert m.usage(meter.id, "cus_1", 0, 2**37) == 4
+
+
 def test_item_14_usage_series_has_a_window_bound(m: Metering) -> None:
     """Item 14: usage_series refuses more than MAX_WINDOWS windows, accepts exactly that many."""
     meter = meter_of(m)
