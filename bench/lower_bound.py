@@ -7,7 +7,8 @@ function, with no layers, no error messages and no reusable rules; and meterlib'
 every check inlined, against ``meter_events.create_many``. If an inlined sketch already costs
 the issue's ratio to the floor (3x per event, 1.5x in bulk), that target leaves no room for any
 design that keeps Stripe's rules. For repeatable figures count instructions instead:
-``valgrind --tool=callgrind python -m bench.lower_bound --only inlined`` at two sizes.
+``valgrind --tool=callgrind python -m bench.lower_bound --only inlined --events N`` at two sizes,
+minus the same for ``--only none`` (which only generates the events).
 """
 
 from __future__ import annotations
@@ -200,7 +201,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.lower_bound", description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--only", choices=("floor", "inlined", "meterlib"), action="append")
+    parser.add_argument(
+        "--only",
+        choices=("floor", "inlined", "meterlib", "none"),
+        action="append",
+        help="time only these; 'none' only generates the events (for instruction counts)",
+    )
     parser.add_argument("--bulk", action="store_true", help="time create_many, not create")
     args = parser.parse_args(argv)
     events = list(data.generate(data.Spec(events=args.events, customers=1_000, seed=6)))
