@@ -1,5 +1,4 @@
-"""The suite's fixtures (a manual clock, a fresh `Metering` on the backend under test) and
-`Maximum`, a user formula no backend knows.
+"""The suite's fixtures, a manual clock and a fresh `Metering`, and `Maximum`, a user formula.
 
 ``storage_factory`` itself comes from the backend author's plugin (see the package docstring).
 """
