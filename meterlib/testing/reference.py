@@ -2,12 +2,14 @@
 
 Run it beside a `Metering` (or beside your own code built on one), give both the same calls and
 the same clock, and their answers must agree. The model keeps every accepted event in one list
-and answers each question by looping over all of it: no indexes, no rollups, no sorted
-containers, and no code shared with ``meterlib.summaries`` or the storage backends, so a bug
-there cannot hide in here as well. It re-checks every rule of ``docs/semantics.md`` on its own,
-in the same order as `Metering`, and raises `InvalidRequestError` with the same ``code``.
+and answers each question by looping over all of it (each customer's surviving events are
+remembered until the next change): no indexes, no rollups, no sorted containers, and no code
+shared with ``meterlib.summaries`` or the storage backends, so a bug there cannot hide in here
+as well. It re-checks every rule of ``docs/semantics.md`` on its own, in the same order as
+`Metering`, and raises `InvalidRequestError` with the same ``code``.
 
-It is slow on purpose (every query is O(events * windows)); keep the runs you feed it small.
+It is slow on purpose (the first query after each change loops over every event it holds, and
+each window over its events); keep the runs you feed it small.
 """
 
 from __future__ import annotations
@@ -186,6 +188,8 @@ class ReferenceModel:
         self.meters: list[ModelMeter] = []
         self.events: list[ModelEvent] = []
         """Every accepted event, in the order received (cancelled ones included)."""
+        self._survivors_of: dict[tuple[str, str], list[ModelEvent]] = {}
+        """`_survivors` by (meter id, customer), forgotten at every change of the events."""
 
     def now(self) -> int:
         """The clock's now in whole Unix seconds (floored)."""
@@ -285,6 +289,7 @@ class ReferenceModel:
             created=now,
         )
         self.events.append(event)
+        self._survivors_of.clear()
         return event
 
     def cancel_event(self, *, event_name: object, identifier: object) -> ModelEvent:
@@ -305,6 +310,7 @@ class ReferenceModel:
         if found.cancelled:
             _fail("invalid_cancel_configuration", "cancel[identifier]")
         found.cancelled = True
+        self._survivors_of.clear()
         return found
 
     # --- summaries ------------------------------------------------------------------------
@@ -324,19 +330,15 @@ class ReferenceModel:
         Unix seconds and does not check alignment.
         """
         meter = self.meter(meter_id)
-        survivors = self._survivors(meter, customer)
         step = end_time - start_time
         if value_grouping_window is not None:
             step = WINDOW_LENGTH[value_grouping_window]
-        values = []
-        for window_start in range(start_time, end_time, step):
-            inside = [
-                event
-                for event in survivors
-                if window_start <= event.timestamp < window_start + step
-            ]
-            values.append(self._aggregate(meter.formula, inside))
-        return values
+        windows: list[list[ModelEvent]] = [[] for _ in range(start_time, end_time, step)]
+        for event in self._survivors(meter, customer):
+            index = (event.timestamp - start_time) // step
+            if event.timestamp >= start_time and index < len(windows):
+                windows[index].append(event)
+        return [self._aggregate(meter.formula, inside) for inside in windows]
 
     def usage(self, meter_id: str, customer: str, start: int, end: int) -> Decimal:
         """One customer's aggregated usage in ``[start, end)`` (Unix seconds), like ``m.usage``."""
@@ -345,6 +347,12 @@ class ReferenceModel:
 
     def _survivors(self, meter: ModelMeter, customer: str) -> list[ModelEvent]:
         """The customer's live events; one per window (the latest received) if pre-aggregated."""
+        known = self._survivors_of.get((meter.id, customer))
+        if known is None:
+            known = self._survivors_of[meter.id, customer] = self._find_survivors(meter, customer)
+        return known
+
+    def _find_survivors(self, meter: ModelMeter, customer: str) -> list[ModelEvent]:
         live = [
             event
             for event in self.events
