@@ -5,7 +5,8 @@
   lockstep, to subclass with your own rules and invariants;
 * ``meterlib.testing.strategies``: Hypothesis strategies for meters, events and usage scripts;
 * `frozen_time` and the pytest fixtures ``metering`` and ``meter_clock``;
-* usage scripts as data (`CreateEvent`, `RetryEvent`, `CancelEvent`, `AdvanceClock`) and `play`.
+* usage scripts as data (`CreateEvent`, `RetryEvent`, `CancelEvent`, `AdvanceClock`) and `play`;
+* oracles for billing code: `reference_period` (`BillingPeriod`) and `reference_price` (`Tier`).
 
 The strategies and the state machine need Hypothesis (``pip install 'meterlib[testing]'``).
 Importing this package never imports Hypothesis: those two load on first use.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from meterlib.testing.billing import BillingPeriod, Tier, reference_period, reference_price
 from meterlib.testing.clock import frozen_time
 from meterlib.testing.reference import ModelEvent, ModelMeter, ModelMismatch, ReferenceModel
 from meterlib.testing.scripts import (
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdvanceClock",
+    "BillingPeriod",
     "CancelEvent",
     "CreateEvent",
     "MeteringStateMachine",
@@ -42,10 +45,13 @@ __all__ = [
     "ModelMismatch",
     "ReferenceModel",
     "RetryEvent",
+    "Tier",
     "UsageStep",
     "attempt",
     "frozen_time",
     "play",
+    "reference_period",
+    "reference_price",
     "strategies",
 ]
 

@@ -259,10 +259,11 @@ class MeteringStateMachine(RuleBasedStateMachine):
 
     @initialize(target=meters, data=st.data())
     def create_first_meters(self, data: st.DataObject) -> MultipleResults[Meter]:
-        """Start every run with a meter of every formula and of every window (`max_meters` at most).
+        """Start every run with a meter of every formula and window, and a first batch of events.
 
-        One meter per formula and per window, in drawn pairs, so that events, cancels and
-        queries reach each of them from the first step.
+        One meter per formula and per window (`max_meters` at most), in drawn pairs, so that
+        events, cancels and queries reach each of them; then a first batch of events for one
+        of them, followed by a revisit at an edge, late events or a cancel (`first_events`).
         """
         count = min(self.max_meters, max(len(self.formulas), len(self.windows)))
         formulas = data.draw(st.permutations(self.formulas), label="formulas")
@@ -280,7 +281,27 @@ class MeteringStateMachine(RuleBasedStateMachine):
             self.model.add_meter(meter)
             self.known_meters.append(meter)
             created.append(meter)
+        self.first_events(data.draw(picks(created), label="first batch for"), data)
         return multiple(*created)
+
+    def first_events(self, meter: Meter, data: st.DataObject) -> None:
+        """1 to 3 times: a batch for `meter`, then a revisit at an edge, late events or a cancel.
+
+        So that a run's first step already crosses the edges (`revisit`,
+        `read_then_send_late_event`, `cancel_recent_event`): Hypothesis' shrinker seldom
+        deletes the steps before a failing one, so a bug the first step shows shrinks shortest.
+        """
+        for _ in range(data.draw(st.integers(1, 3), label="rounds")):
+            accepted = self.send_batch(meter, data)
+            if not accepted:
+                continue
+            then = data.draw(st.sampled_from(["revisit", "late events", "cancel"]), label="then")
+            if then == "revisit":
+                self.revisit(data, data.draw(picks(accepted), label="revisited"))
+            elif then == "late events":
+                self.read_then_send_late_event(data)
+            else:
+                self.cancel_recent_event(data)
 
     @rule(target=meters, data=st.data())
     def create_meter(self, data: st.DataObject) -> Meter | MultipleResults[Meter]:
@@ -311,6 +332,14 @@ class MeteringStateMachine(RuleBasedStateMachine):
         Sometimes one of them is then revisited at an edge of its 24 hours or 35 days
         (`revisit`): resent, cancelled, or both.
         """
+        accepted = self.send_batch(meter, data)
+        if not accepted:
+            return
+        if data.draw(st.booleans(), label="revisit one"):
+            self.revisit(data, data.draw(picks(accepted), label="revisited"))
+
+    def send_batch(self, meter: Meter, data: st.DataObject) -> list[dict[str, Any]]:
+        """`send_events`' batch: the creates both accepted, as `sent` holds them."""
         stamps = event_timestamps(self.now(), anchors=self.anchors())
         shared = data.draw(stamps, label="a shared timestamp")
         batch = data.draw(
@@ -330,11 +359,7 @@ class MeteringStateMachine(RuleBasedStateMachine):
         before = len(self.sent)
         for kwargs in batch:
             self.create_event(kwargs, api=api)
-        accepted = self.sent[before:]
-        if not accepted:
-            return
-        if data.draw(st.booleans(), label="revisit one"):
-            self.revisit(data, data.draw(picks(accepted), label="revisited"))
+        return self.sent[before:]
 
     @rule(meter=meters, data=st.data())
     def stream_events(self, meter: Meter, data: st.DataObject) -> None:

@@ -106,20 +106,29 @@ _NO_METER_MARK = "~"
 _IDENTIFIER_ALPHABET = string.ascii_letters + string.digits + "-_"
 
 
+def _alphabet(characters: str) -> st.SearchStrategy[str]:
+    """Exactly these characters, as ``st.characters``, so that text of it is one draw.
+
+    Text of a plain string alphabet is drawn character by character, with forced decisions at
+    its size limits, which hamper shrinking state machines (see `counted_lists`).
+    """
+    return st.characters(categories=[], include_characters=characters)
+
+
 def _texts(max_size: int) -> st.SearchStrategy[str]:
     """Non-blank text of at most `max_size` characters."""
     return st.text(_CHARACTERS, min_size=1, max_size=max_size).filter(lambda text: text.strip())
 
 
 def _event_names(max_size: int = 100) -> st.SearchStrategy[str]:
-    return st.text(_NAME_ALPHABET, min_size=1, max_size=max_size)
+    return st.text(_alphabet(_NAME_ALPHABET), min_size=1, max_size=max_size)
 
 
 _PAYLOAD_KEYS = _texts(100)
-_CUSTOMER_IDS = st.text(string.ascii_letters + string.digits, min_size=1, max_size=14).map(
-    lambda tail: f"cus_{tail}"
-)
-_IDENTIFIERS = st.text(_IDENTIFIER_ALPHABET, min_size=1, max_size=100)
+_CUSTOMER_IDS = st.text(
+    _alphabet(string.ascii_letters + string.digits), min_size=1, max_size=14
+).map(lambda tail: f"cus_{tail}")
+_IDENTIFIERS = st.text(_alphabet(_IDENTIFIER_ALPHABET), min_size=1, max_size=100)
 _MAYBE_IDENTIFIERS = st.none() | _IDENTIFIERS
 
 
@@ -897,8 +906,9 @@ def usage_scripts(
     still cancellable. Run scripts with `meterlib.testing.play`.
 
     Timestamps aim at edges (`event_timestamps`): of the clock, of earlier events of the script
-    and of `anchors`, moments of your own (say `BillingPeriod.edges`); clock moves land on the
-    24-hour and 35-day edges of earlier events and on `anchors` (`clock_moves`).
+    and of `anchors`, moments of your own (say `BillingPeriod.edges`), half of them exactly on
+    one of `anchors` when one is accepted; clock moves land on the 24-hour and 35-day edges of
+    earlier events and on `anchors` (`clock_moves`).
 
     In a test::
 
@@ -972,7 +982,11 @@ def _usage_scripts(
             stamps = event_timestamps(
                 now, anchors=[*anchors, *(moment for pair in recent for moment in pair)]
             )
-            timestamp = draw(st.one_of(st.none(), stamps, stamps))
+            accepted = [a for a in anchors if now - PAST_LIMIT <= a <= now + FUTURE_LIMIT]
+            if accepted:  # your own moments, exactly, half the time
+                timestamp = draw(st.one_of(picks(accepted), st.none(), stamps, picks(accepted)))
+            else:
+                timestamp = draw(st.one_of(st.none(), stamps, stamps))
             kwargs = draw(
                 meter_events(
                     draw(st.sampled_from(meters)),
@@ -1059,7 +1073,7 @@ def _check_decimal(name: str, given: object) -> Decimal:
 
 def tier_tables(
     *,
-    min_tiers: int = 1,
+    min_tiers: int = 2,
     max_tiers: int = 4,
     max_up_to: int = 100_000,
     unit_amounts: st.SearchStrategy[Decimal] | None = None,
@@ -1069,7 +1083,8 @@ def tier_tables(
     The last tier's `Tier.up_to` is None; the others' are whole units that increase.
 
     Args:
-        min_tiers: at least this many tiers (1: a single price for every unit).
+        min_tiers: at least this many tiers (1 is a single price for every unit, with no
+            edge to get wrong).
         max_tiers: at most this many.
         max_up_to: the highest ``up_to`` drawn.
         unit_amounts: the prices per unit; by default 0 to 100 with up to 4 decimal places.
@@ -1105,12 +1120,13 @@ def _tier_table(edges: list[int], prices: list[Decimal]) -> tuple[Tier, ...]:
 def tier_quantities(
     tiers: Sequence[Tier], *, places: int = 3, allow_negative: bool = True
 ) -> st.SearchStrategy[Decimal]:
-    """Quantities to price with `tiers`, half of them at and around each tier's edge.
+    """Quantities to price with `tiers`, most of them at and around each tier's edge.
 
-    The edges: each ``up_to``, one unit and one ``10**-places`` either side of it, and 0 (with
-    `allow_negative`, -1 and -``10**-places`` too); the other half anywhere from the lowest of
-    those to twice the highest ``up_to`` (or 1,000 for a single tier), with `places` decimals.
-    Every quantity is a value a meter accepts (at most 15 significant digits).
+    A third of the draws are an ``up_to`` exactly; a third are one unit or one
+    ``10**-places`` either side of one, or 0 (with `allow_negative`, -1 and -``10**-places``
+    too); a third anywhere from the lowest of those to twice the highest ``up_to`` (1,000 for a
+    single tier), with `places` decimals. Every quantity is a value a meter accepts (at most 15
+    significant digits).
 
     In a test::
 
@@ -1130,16 +1146,12 @@ def tier_quantities(
         raise InvalidArgument(f"allow_negative must be a bool, got {allow_negative!r}")
     unit, step = Decimal(1), Decimal(1).scaleb(-digits)
     ups = [tier.up_to for tier in tiers if tier.up_to is not None]
-    edges = {Decimal(0)} | {up + offset for up in ups for offset in (-unit, -step, 0, step, unit)}
-    if allow_negative:
-        edges |= {-unit, -step}
-    else:
-        edges = {edge for edge in edges if edge >= 0}
-    lowest = min(edges)
+    near = [up + offset for up in ups for offset in (step, -step, unit, -unit)]
+    near += [Decimal(0), -step, -unit] if allow_negative else [Decimal(0)]
+    near = [quantity for quantity in near if allow_negative or quantity >= 0]
     highest = 2 * max(ups) if ups else Decimal(1_000)
-    return st.sampled_from(sorted(edges)) | st.decimals(
-        min_value=lowest, max_value=highest, places=digits
-    )
+    anywhere = st.decimals(min_value=min(near), max_value=highest, places=digits)
+    return st.one_of(st.sampled_from(ups or near), st.sampled_from(near), anywhere)
 
 
 def register_types() -> None:

@@ -501,7 +501,9 @@ def _mutant(storage: type[Storage], *, sample: bool = False) -> Mutant:
 def _source_mutant(
     name: str, bug: str, make: Callable[[], Callable[[], Storage]], *, sample: bool = False
 ) -> Mutant:
-    return Mutant(name=name, bug=bug, kind="backend", run=_source(make), sample=sample)
+    return Mutant(
+        name=name, bug=bug, kind="backend", run=_source(make), sample=sample, prepare=make
+    )
 
 
 BACKEND_MUTANTS: list[Mutant] = [

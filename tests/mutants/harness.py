@@ -62,6 +62,9 @@ class Mutant:
     run: Callable[[Sequence[Phase], int | None], None]
     sample: bool = False
     """Run by ``make test`` too (every mutant runs in ``make mutants``)."""
+    prepare: Callable[[], object] = lambda: None
+    """Make the mutated copy without running it: raises `MutationSiteMissing` if the code it
+    edits has moved on."""
 
 
 @attrs.frozen(kw_only=True)
