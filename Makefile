@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs docs-serve screenshots bench clean
+.PHONY: demo test lint docs docs-serve screenshots bench mutants clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ docs-serve: $(STAMP)
 
 screenshots: docs
 	$(BIN)/python tools/screenshots.py
+
+# Every seeded mutant of tests/mutants (make test runs a sample): prints the catch rate and how
+# short each failing example shrank; fails if one survives or shrinks to more than 5 steps.
+# Flags via MUTANTS_ARGS, e.g. `make mutants MUTANTS_ARGS="--seeds 4"`.
+MUTANTS_ARGS ?=
+mutants: $(STAMP)
+	$(BIN)/python -m tests.mutants $(MUTANTS_ARGS)
 
 # Benchmarks against the floor, sqlite3 and DuckDB (a bench-only dependency); flags via
 # BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`. A default run writes bench/results/latest.json.
