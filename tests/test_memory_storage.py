@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import meterlib.storage as storage_module
 import meterlib.storage.memory as memory_module
 from meterlib import ConfigurationError, ManualClock, Metering, Storage, StorageError
 from meterlib.aggregation import get_aggregation, register_aggregation, unregister_aggregation
@@ -544,3 +545,13 @@ def test_cancel_of_a_seq_no_event_has_changes_nothing() -> None:
     stored = len(m.storage._keys)  # type: ignore[attr-defined]
     assert [m.storage.cancel_event(seq) for seq in (stored, -1, -stored)] == [False] * 3
     assert _state(m, [raw, hourly]) == before
+
+
+def test_built_in_schemes_do_not_read_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """memory:// opens without scanning installed packages' entry points (milliseconds each)."""
+
+    def refuse(group: str) -> list[object]:
+        raise AssertionError(f"entry points of {group} read for a built-in scheme")
+
+    monkeypatch.setattr(storage_module, "entry_points", refuse)
+    assert type(storage_module.storage_from_url("memory://")).__name__ == "MemoryStorage"

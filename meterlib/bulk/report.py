@@ -9,6 +9,24 @@ from typing import Any
 import attrs
 
 from meterlib.errors import InvalidRequestError
+from meterlib.validation.limits import MAX_NAME
+
+MAX_FIELD = len("payload_") + MAX_NAME
+"""The longest field name a rejection keeps: a payload column of the longest key meterlib takes."""
+
+
+def shown_field(name: str | None) -> str | None:
+    r"""`name` as a rejection's field: None unless printable text no longer than `MAX_FIELD`.
+
+    A field comes from the file itself (an unknown column's header), so it may be huge or not
+    text at all; the message describes such a name, the field leaves it out.
+
+    >>> shown_field("payload_value"), shown_field("x" * 200), shown_field("ex\udcfftra")
+    ('payload_value', None, None)
+    """
+    if name is None or len(name) > MAX_FIELD or not name.isprintable():
+        return None
+    return name
 
 
 def where(line: int, column: int | None, field: str | None) -> str:
@@ -35,8 +53,9 @@ class ImportRejection:
     """The line of the file the row starts on (1 is the first)."""
     column: int | None
     """The CSV column (1 is the first), or a JSON text's character column; None if unknown."""
-    field: str | None
-    """The file's own name for what was wrong (``timestamp``, ``payload_value``), if one was."""
+    field: str | None = attrs.field(converter=shown_field)
+    """The file's own name for what was wrong (``timestamp``, ``payload_value``), if one was
+    and it is printable and short (`shown_field`)."""
     code: str
     message: str
     """What was wrong, without the place (`str` adds it)."""

@@ -75,7 +75,8 @@ def storage_from_url(url: str) -> Storage:
         )
     url = text
     scheme = split_storage_url(url).scheme
-    target = _schemes().get(scheme)
+    # built-in schemes first: reading every installed package's entry points costs milliseconds
+    target = _BUILTIN_SCHEMES.get(scheme) or _schemes().get(scheme)
     if target is None:
         raise ConfigurationError(
             f"unknown storage scheme {scheme!r}; known schemes: {', '.join(known_schemes())}",

@@ -188,6 +188,8 @@ class ReferenceModel:
         self.meters: list[ModelMeter] = []
         self.events: list[ModelEvent] = []
         """Every accepted event, in the order received (cancelled ones included)."""
+        self._latest: dict[str, ModelEvent] = {}
+        """Each identifier's most recently received event: the one a duplicate or cancel meets."""
         self._survivors_of: dict[tuple[str, str], list[ModelEvent]] = {}
         """`_survivors` by (meter id, customer), forgotten at every change of the events."""
 
@@ -274,9 +276,9 @@ class ReferenceModel:
             _fail("timestamp_too_far_in_past", "timestamp")
         if when > now + EVENT_MAX_AHEAD:
             _fail("timestamp_in_future", "timestamp")
-        for earlier in self.events:
-            if earlier.identifier == ident and now - earlier.created < DAY:
-                _fail("duplicate_meter_event", "identifier")
+        earlier = self._latest.get(ident)
+        if earlier is not None and now - earlier.created < DAY:
+            _fail("duplicate_meter_event", "identifier")
         event = ModelEvent(
             seq=len(self.events),
             meter_id=meter.id,
@@ -289,6 +291,7 @@ class ReferenceModel:
             created=now,
         )
         self.events.append(event)
+        self._latest[ident] = event
         self._survivors_of.clear()
         return event
 
@@ -297,10 +300,7 @@ class ReferenceModel:
         now = self.now()
         name = _string(event_name, "event_name")
         ident = _string(identifier, "cancel[identifier]")
-        found = None
-        for event in self.events:
-            if event.identifier == ident:
-                found = event  # the last match is the most recently received
+        found = self._latest.get(ident)
         if found is None:
             _fail("resource_missing", "cancel[identifier]")
         if found.event_name != name:

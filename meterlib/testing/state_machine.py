@@ -72,14 +72,15 @@ Touched = tuple[str, str, int]
 class MeteringStateMachine(RuleBasedStateMachine):
     """Drive a `Metering` and a `ReferenceModel` with the same calls; they must always agree.
 
-    Rules create meters (every formula and window), valid and invalid events (through v1 and
-    v2), streams of both with a fresh session, retries of earlier events, cancellations (valid
-    and not, through either adjustment API, of old and of the latest events), late events sent
-    into a day just read, clock moves, and deactivate or reactivate meters. Event timestamps sit
-    on or one second off the edges of minutes, hours, UTC days, the 35-day and 300-second
-    windows and earlier events; clock moves land on the 24-hour and 35-day edges of earlier
+    The first step creates a meter of every formula and window and sends first events (with a
+    revisit at an edge, late events or a cancel). Rules then send valid and invalid events
+    (through v1 and v2), stream both with a fresh session, retry earlier events, cancel (valid
+    and not, through either adjustment API, old and latest events), send late events into a day
+    just read, move the clock, and deactivate or reactivate meters. Event timestamps sit on or
+    one second off the edges of minutes, hours, UTC days, the 35-day and 300-second windows,
+    earlier events and `edges`; clock moves land on the 24-hour and 35-day edges of earlier
     events. Any disagreement raises `ModelMismatch`; an invariant checks the event log's error
-    reports count every event a stream rejected.
+    reports count every event a stream rejected. docs/testing.md lists what is compared.
 
     Attributes for subclasses: ``metering``, ``model`` and ``clock`` (shared by both),
     ``known_meters`` (every meter created, in order), ``customers`` and ``touched`` (what the
@@ -89,7 +90,10 @@ class MeteringStateMachine(RuleBasedStateMachine):
     Run it as a unittest case, or with explicit settings::
 
         TestMetering = MeteringStateMachine.TestCase
-        run_state_machine_as_test(MeteringStateMachine, settings=settings(max_examples=20))
+        run_state_machine_as_test(
+            MeteringStateMachine,
+            settings=settings(max_examples=50, stateful_step_count=20, deadline=None),
+        )
     """
 
     start_time: ClassVar[datetime] = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -100,8 +104,8 @@ class MeteringStateMachine(RuleBasedStateMachine):
     """The formulas meters are created with; add your own registered ones."""
     windows: ClassVar[tuple[str | None, ...]] = ("hour", "day", None)
     """The ``event_time_window`` values meters are created with. The first step pairs them with
-    `formulas` in a drawn order that favours their own: by default a summed meter pre-aggregated
-    by hour (survivors with values), a count by day and a raw ``last`` (ties, late events)."""
+    `formulas` in a drawn order, which shrinks towards the order given: by default a summed
+    meter pre-aggregated by hour, a count by day and a raw ``last``."""
     identifiers: ClassVar[tuple[str, ...]] = ("evt_1", "evt_2", "evt_3", "evt_4")
     """Identifiers events share, so that reuse after 24 hours happens; None (a generated one)
     is drawn as often as all of them together."""
@@ -339,16 +343,30 @@ class MeteringStateMachine(RuleBasedStateMachine):
             self.revisit(data, data.draw(picks(accepted), label="revisited"))
 
     def send_batch(self, meter: Meter, data: st.DataObject) -> list[dict[str, Any]]:
-        """`send_events`' batch: the creates both accepted, as `sent` holds them."""
-        stamps = event_timestamps(self.now(), anchors=self.anchors())
+        """`send_events`' batch: the creates both accepted, as `sent` holds them.
+
+        Each event's timestamp is left out (now), the batch's shared one, an `event_timestamps`
+        draw, or (when one is accepted now) exactly one of `edges`, one second either side.
+        """
+        now = self.now()
+        stamps = event_timestamps(now, anchors=self.anchors())
         shared = data.draw(stamps, label="a shared timestamp")
+        choices = [st.none(), st.just(shared), stamps]
+        yours = [
+            edge + offset
+            for edge in self.edges
+            for offset in (0, -1, 1)
+            if now - PAST_LIMIT <= edge + offset <= now + FUTURE_LIMIT
+        ]
+        if yours:
+            choices.append(picks(yours))
         batch = data.draw(
             counted_lists(
                 meter_events(
                     meter,
                     customers=self._customer_draws,
                     identifiers=self._identifier_draws,
-                    timestamps=st.one_of(st.none(), st.just(shared), stamps),
+                    timestamps=st.one_of(choices),
                 ),
                 min_size=1,
                 max_size=4,

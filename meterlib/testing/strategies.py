@@ -9,9 +9,11 @@ Each strategy is a function named with a plural noun; its arguments are keyword-
 * `invalid_meter_events` draws events with one defect each, and the error they must raise;
 * `usage_scripts` draws sequences of creates, retries, cancels and clock moves (see `play`);
 * `event_timestamps` draws valid timestamps on and one second either side of every edge that
-  matters (`time_edges`), `clock_moves` forward moves landing on those edges;
+  matters (`time_edges`, `edge_moments`), `clock_moves` forward moves landing on those edges;
 * `billing_periods`, `tier_tables` and `tier_quantities` draw the inputs of billing code: periods
-  with their edges, tier tables and quantities at and around each tier's edge.
+  with their edges, tier tables and quantities at and around each tier's edge;
+* `picks` and `counted_lists` are ``sampled_from`` and ``lists`` for state machine rules, drawn
+  so that Hypothesis can still delete the steps before them when it shrinks a failing run.
 
 Importing this module registers strategies for `Meter` and its settings classes, so
 ``st.from_type(Meter)`` (and ``st.builds`` of anything taking a `Meter`) works.

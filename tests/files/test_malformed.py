@@ -248,3 +248,17 @@ def test_the_report_keeps_the_first_rejections_and_counts_all(memory: Metering) 
     report = memory.import_events(io.StringIO(text), max_rejections=5)
     assert report.rejected == 30
     assert [rejection.line for rejection in report.rejections] == [2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("column", ["x" * 10_000, "ex\udcfftra", "tab\there"], ids=len)
+def test_an_unknown_column_the_error_cannot_show_is_described_not_echoed(
+    memory: Metering, column: str
+) -> None:
+    """A huge or unprintable unknown column leaves the param to the file; the message is short."""
+    data = ("timestamp,event_name," + column + "\n").encode("utf-8", "surrogateescape")
+    with pytest.raises(InvalidRequestError) as raised:
+        memory.import_events(io.BytesIO(data))
+    error = raised.value
+    assert (error.code, error.param) == ("parameter_unknown", "source")
+    assert error.message.startswith("line 1, column 3: unknown column")
+    assert len(error.message) < 200

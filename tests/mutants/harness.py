@@ -62,9 +62,9 @@ class Mutant:
     run: Callable[[Sequence[Phase], int | None], None]
     sample: bool = False
     """Run by ``make test`` too (every mutant runs in ``make mutants``)."""
-    prepare: Callable[[], object] = lambda: None
-    """Make the mutated copy without running it: raises `MutationSiteMissing` if the code it
-    edits has moved on."""
+    prepare: Callable[[], object] | None = None
+    """For a mutant that edits a copy of source or text: make the copy without running it
+    (raises `MutationSiteMissing` if the code it edits has moved on). None for subclasses."""
 
 
 @attrs.frozen(kw_only=True)

@@ -119,3 +119,44 @@ def test_user_invariants_catch_their_bugs() -> None:
     """The same invariant catches billing code that forgets to clamp negative totals."""
     with pytest.raises(AssertionError):
         run_state_machine_as_test(invoice_machine(unclamped_invoice_total), settings=DEFAULT_BUDGET)
+
+
+def test_every_run_starts_with_a_meter_of_every_formula_and_window() -> None:
+    """The first step creates one meter per formula and per window, so each is reached."""
+    seen: list[set[tuple[str, str | None]]] = []
+
+    class Recording(MeteringStateMachine):
+        def teardown(self) -> None:
+            seen.append(
+                {
+                    (meter.default_aggregation.formula, meter.event_time_window)
+                    for meter in self.known_meters[:3]
+                }
+            )
+            super().teardown()
+
+    run_state_machine_as_test(Recording, settings=settings(SMALL, max_examples=5))
+    assert seen
+    for pairs in seen:
+        assert {formula for formula, _ in pairs} == {"sum", "count", "last"}
+        assert {window for _, window in pairs} == {None, "hour", "day"}
+
+
+EDGE = 1_773_144_000 - 3 * 86_400 + 7 * 3_600 + 13
+"""19:00:13 three days before the machine's start: on no boundary of its own, so only `edges`
+aims there."""
+
+
+def test_subclass_edges_are_aimed_at() -> None:
+    """Events land exactly on a subclass's `edges`, which random timestamps would not do."""
+    stamps: set[int] = set()
+
+    class Aiming(MeteringStateMachine):
+        edges = (EDGE,)
+
+        def teardown(self) -> None:
+            stamps.update(event.timestamp for event in self.model.events)
+            super().teardown()
+
+    run_state_machine_as_test(Aiming, settings=settings(SMALL, max_examples=20))
+    assert EDGE in stamps
