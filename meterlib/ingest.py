@@ -7,6 +7,7 @@ that follow them) is an adapter over `Ingest`; no rule is written twice. Rules l
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -15,6 +16,7 @@ from meterlib.aggregation import Aggregation
 from meterlib.context import Context
 from meterlib.errors import InvalidRequestError
 from meterlib.model import Meter, NewEvent
+from meterlib.storage.base import MeterInactive
 from meterlib.timeutil import now_seconds
 
 Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
@@ -74,7 +76,7 @@ class Ingest:
                     timestamp=timestamp,
                     now=now,
                 )
-            seq = context.storage.add_event(event, duplicate_after=rules.duplicate_cutoff(now))
+            seq = self._store(event, now)
             if seq is None:  # the identifier was received less than 24 hours ago
                 rules.duplicate_identifier(event.identifier)
         return event
@@ -132,7 +134,7 @@ class Ingest:
                         continue
                 outcomes.append(event)
                 valid.append(event)
-            stored = context.storage.add_events(valid, duplicate_after=rules.duplicate_cutoff(now))
+            stored = self._store_batch(outcomes, invalid, valid, now)
         if None in stored:
             _reject_duplicates(outcomes, stored)
         return Batch(outcomes, invalid)
@@ -167,16 +169,72 @@ class Ingest:
                 )
         return name, identifier
 
+    def _store(self, event: NewEvent, now: int) -> int | None:
+        """`Storage.add_event`, re-reading the meter if storage finds it no longer active.
+
+        The meter came from `Storage.cached_meter_by_event_name`, which may be a copy kept
+        from before another process deactivated it; such a storage refuses the write
+        (`MeterInactive`). Then the meter is read fresh: still inactive, ``archived_meter``;
+        reactivated since, the event is stored after all.
+        """
+        storage = self._context.storage
+        cutoff = rules.duplicate_cutoff(now)
+        for _ in range(_STORE_ATTEMPTS):
+            try:
+                return storage.add_event(event, duplicate_after=cutoff)
+            except MeterInactive:
+                fresh = storage.get_meter_by_event_name(event.event_name)
+                rules.check_meter_accepts_events(fresh, event.event_name)
+        rules.meter_inactive(event.meter_id, event.event_name)
+
+    def _store_batch(
+        self, outcomes: list[Outcome], invalid: list[int], valid: list[NewEvent], now: int
+    ) -> Sequence[int | None]:
+        """`Storage.add_events`; events of meters found no longer active become their errors.
+
+        As in `_store`: storage that refused the batch (`MeterInactive`, nothing stored) names
+        the meters; each is read fresh, the events of those still inactive (or refused twice)
+        turn into ``archived_meter`` outcomes and join `invalid`, and the rest is stored again.
+        Each round drops a meter or counts one of its refusals, so the rounds are bounded.
+        """
+        storage = self._context.storage
+        cutoff = rules.duplicate_cutoff(now)
+        refusals: Counter[str] = Counter()
+        while True:
+            try:
+                return storage.add_events(valid, duplicate_after=cutoff)
+            except MeterInactive as refused:
+                if refused.meter_ids.isdisjoint(event.meter_id for event in valid):
+                    raise  # not about this batch's meters: a storage fault, not a rule
+                refusals.update(refused.meter_ids)
+                inactive = {
+                    meter_id
+                    for meter_id in refused.meter_ids
+                    if refusals[meter_id] >= _STORE_ATTEMPTS
+                    or not _accepts(storage.get_meter(meter_id))
+                }
+                for index, outcome in enumerate(outcomes):
+                    if type(outcome) is NewEvent and outcome.meter_id in inactive:
+                        try:
+                            rules.meter_inactive(outcome.meter_id, outcome.event_name)
+                        except InvalidRequestError as error:
+                            outcomes[index] = error
+                            invalid.append(index)
+                invalid.sort()
+                valid = [outcome for outcome in outcomes if type(outcome) is NewEvent]
+
     def _resolve(self, event_name: object, accepting: Accepting | None) -> tuple[Meter, Any]:
         """The active meter (and its aggregation) that accepts `event_name`, or its rule's error.
 
-        `accepting` caches, across a batch, the meters found to accept an event name.
+        `accepting` caches, across a batch, the meters found to accept an event name. The
+        meter may be storage's kept copy (`Storage.cached_meter_by_event_name`): storage
+        refuses the write if it was deactivated since, and `_store` reads it again.
         """
         if accepting is not None and type(event_name) is str:
             known = accepting.get(event_name)
             if known is not None:
                 return known
-        lookup = self._context.storage.get_meter_by_event_name
+        lookup = self._context.storage.cached_meter_by_event_name
         meter = lookup(event_name) if rules.is_plain_name(event_name) else None
         if meter is None:  # a found meter's name was valid when it was created; else check it
             name = rules.validate_event_name(event_name)
@@ -209,6 +267,15 @@ class Ingest:
             timestamp=timestamp,
             now=now,
         )
+
+
+_STORE_ATTEMPTS = 2
+"""Writes tried before a meter that storage keeps finding inactive is taken as inactive."""
+
+
+def _accepts(meter: Meter | None) -> bool:
+    """Whether `meter` (read fresh) exists and is active."""
+    return meter is not None and meter.status == "active"
 
 
 def _reject_duplicates(outcomes: list[Outcome], stored: Sequence[int | None]) -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from meterlib import validation as rules
 from meterlib.context import Context
-from meterlib.services.meters import retrieve_meter
+from meterlib.services.meters import meter_definition
 from meterlib.storage import SummaryQuery
 from meterlib.validation.series import validate_series_params
 
@@ -16,7 +16,7 @@ def usage(
 ) -> Decimal:
     """The aggregated value of one customer's usage in ``[start, end)``, to the second."""
     with context.lock:
-        meter = retrieve_meter(context, meter_id)
+        meter = meter_definition(context, meter_id)
         who = rules.validate_customer(customer)
         begin, finish = rules.validate_usage_range(start, end)
         (value,) = context.storage.summarize(
@@ -50,7 +50,7 @@ def usage_series(
     )
     values: list[Decimal] = []
     with context.lock:
-        meter = retrieve_meter(context, meter_id)
+        meter = meter_definition(context, meter_id)
         aggregation = rules.aggregation_for(meter)
         for run in query.runs:
             values += context.storage.summarize(

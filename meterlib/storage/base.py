@@ -24,6 +24,7 @@ __all__ = [
     "EventRecord",
     "IdempotencyRecord",
     "LogRecord",
+    "MeterInactive",
     "NewEvent",
     "Point",
     "SessionRecord",
@@ -35,6 +36,23 @@ __all__ = [
 
 Point = tuple[int, int, Decimal | None]
 """``(timestamp, seq, value)`` of a surviving event; ``seq`` is the order of receipt."""
+
+
+class MeterInactive(StorageError):
+    """A write refused because an event's meter is no longer active: re-resolve the meter.
+
+    Only a backend that answers `Storage.cached_meter_by_event_name` from a cache raises it, from
+    `Storage.add_event` or `Storage.add_events`, having stored nothing. The ingest pipeline
+    catches it, reads the meters fresh and then stores the events (a meter reactivated since)
+    or rejects them with ``archived_meter``; it never reaches a caller of the public API.
+    """
+
+    def __init__(self, meter_ids: Iterable[str]) -> None:
+        self.meter_ids = frozenset(meter_ids)
+        super().__init__(
+            f"meter no longer active: {', '.join(sorted(self.meter_ids))}",
+            code="storage_meter_inactive",
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -203,6 +221,28 @@ class Storage(abc.ABC):
     def get_meter_by_event_name(self, event_name: str) -> Meter | None:
         """The meter that owns this event name, active or not, or None. O(1)."""
 
+    def cached_meter(self, meter_id: str) -> Meter | None:
+        """`get_meter`, or a copy of it kept from earlier: for what reads only its definition.
+
+        A meter's ``id``, ``event_name``, mappings, aggregation and event time window never
+        change and meters are never deleted, so summaries may use a kept copy; its
+        ``status``, ``display_name`` and ``updated`` may be stale, so nothing shown to a user
+        comes from here. A miss is read fresh (a meter created since is found). This default
+        reads fresh every time; a backend a round trip away keeps copies. O(1).
+        """
+        return self.get_meter(meter_id)
+
+    def cached_meter_by_event_name(self, event_name: str) -> Meter | None:
+        """`get_meter_by_event_name`, or a kept copy of a meter seen active: for the ingest.
+
+        A backend that answers from copies keeps only meters it saw active, reads a miss
+        fresh, and must make `add_event` and `add_events` refuse (raising `MeterInactive`,
+        storing nothing) an event whose meter is not active when the write happens, since
+        another process may have deactivated it since. This default reads fresh every time
+        and such a backend never refuses. O(1).
+        """
+        return self.get_meter_by_event_name(event_name)
+
     @abc.abstractmethod
     def list_meters(
         self,
@@ -230,10 +270,19 @@ class Storage(abc.ABC):
 
         If an event with the same identifier was received (``created``) after `duplicate_after`,
         store nothing and return None. Atomic. O(log n).
+
+        Raises:
+            MeterInactive: (only from a backend whose `cached_meter_by_event_name` keeps
+                copies) the event's meter is not active now; nothing stored.
+
         """
 
     def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
-        """`add_event` for each event in order, per-event atomic; backends may batch. O(k log n)."""
+        """`add_event` for each event in order, per-event atomic; backends may batch. O(k log n).
+
+        A backend that raises `MeterInactive` overrides this to raise it before storing any
+        of the events (this default, one `add_event` at a time, could stop halfway).
+        """
         return [self.add_event(event, duplicate_after=duplicate_after) for event in events]
 
     @abc.abstractmethod

@@ -11,8 +11,9 @@ Every rule is the database's, never a Python lock: a partial unique index on the
 that still hold their claim (``ON CONFLICT DO NOTHING`` refuses a taken one, from any host), a
 sequence for the order of receipt, one transaction per write. Summaries are one ``GROUP BY`` in
 SQL over a covering partial index of live events, with exact ``numeric`` arithmetic. A batch is
-``COPY``\\ ed into a temporary staging table and inserted from there in one transaction: all of
-it lands, or none.
+one binary ``COPY`` in one transaction (through a staging table when identifiers are claimed):
+all of it lands, or none. Meters are kept as read (their definitions never change), so a
+create or a summary is one round trip; the insert itself checks that the meter is still active.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from meterlib.storage.base import (
     EventRecord,
     IdempotencyRecord,
     LogRecord,
+    MeterInactive,
     NewEvent,
     Point,
     SessionRecord,
@@ -112,6 +114,13 @@ MIGRATIONS: tuple[str, ...] = (
         response    text
     );
     CREATE INDEX idempotency_keys_by_created ON {s}.idempotency_keys (created);
+    """,
+    # 2: the live-events index covers value_text too, so `last` reads only the index.
+    """
+    CREATE INDEX events_live_2 ON {s}.events (meter, customer, timestamp, seq)
+        INCLUDE (value, value_text) WHERE NOT cancelled;
+    DROP INDEX {s}.events_live;
+    ALTER INDEX {s}.events_live_2 RENAME TO events_live;
     """,
 )
 """Forward migrations: entry N-1 brings a schema from version N-1 to N (``{s}``: the schema).
@@ -214,8 +223,8 @@ def _summary_sql(formula: str, size: int | None, schema: str) -> str:
     Raw meters group the live events of the range by window. Pre-aggregated ones first keep
     each pre-aggregation window's latest received live event (``DISTINCT ON`` its window, by
     ``seq`` descending), then group those survivors that lie in the range. ``last`` keeps each
-    summary window's greatest ``(timestamp, seq)`` and reads that one row's value (its text
-    from the row, the rest from the covering index). ``numeric`` sums are exact.
+    summary window's greatest ``(timestamp, seq)`` and its value. Every column read is in the
+    covering index ``events_live``: an index-only scan. ``numeric`` sums are exact.
     """
     events = f"{schema}.events"
     live = (
@@ -227,7 +236,8 @@ def _summary_sql(formula: str, size: int | None, schema: str) -> str:
         source = live.format(low="start", high="end")
     else:
         source = (
-            f"FROM (SELECT DISTINCT ON ((timestamp - %(low)s) / {size}) timestamp, seq, value "
+            f"FROM (SELECT DISTINCT ON ((timestamp - %(low)s) / {size}) timestamp, seq, value, "
+            "value_text "
             f"{live.format(low='low', high='high')} ORDER BY (timestamp - %(low)s) / {size}, "
             "seq DESC) AS survivors WHERE timestamp >= %(start)s AND timestamp < %(end)s"
         )
@@ -236,13 +246,20 @@ def _summary_sql(formula: str, size: int | None, schema: str) -> str:
     if formula == "sum":
         return f"SELECT {bucket}, sum(value) {source} GROUP BY bucket"
     return (
-        f"SELECT latest.bucket, COALESCE(e.value_text, e.value::text) FROM (SELECT DISTINCT ON "
-        f"(bucket) {bucket}, seq {source} ORDER BY bucket, timestamp DESC, seq DESC) AS latest "
-        f"JOIN {events} AS e ON e.seq = latest.seq"
+        f"SELECT DISTINCT ON (bucket) {bucket}, COALESCE(value_text, value::text) {source} "
+        "ORDER BY bucket, timestamp DESC, seq DESC"
     )
 
 
 _SQL_FORMULAS: dict[type, str] = {Sum: "sum", Count: "count", Last: "last"}
+
+_EVENT_COLUMNS = (
+    "timestamp", "created", "meter", "value", "customer", "identifier", "value_text", "payload",
+)  # fmt: skip
+"""The columns of an event row as `PostgresStorage._event_row` gives them, in order."""
+_COLUMNS = ", ".join(_EVENT_COLUMNS)
+_COPY_TYPES = ("int8", "int8", "int8", "int4", "numeric", "text", "text", "text", "text")
+"""Binary ``COPY`` types of ``seq`` and then the `_EVENT_COLUMNS`."""
 
 
 class _MeterKeys:
@@ -280,6 +297,10 @@ class PostgresStorage(Storage):
     ) -> None:
         self._closed = False
         self._meter_keys: dict[str, _MeterKeys] = {}
+        self._meters: dict[str, Meter] = {}
+        """Meters by id as last read: their definitions (`cached_meter`); status may be stale."""
+        self._active: dict[str, Meter] = {}
+        """Meters by event name, each last seen active (`cached_meter_by_event_name`)."""
         self._keys_lock = threading.Lock()
         if isinstance(url, ConnectionPool):
             name = schema or DEFAULT_SCHEMA
@@ -322,11 +343,20 @@ class PostgresStorage(Storage):
                 self._pool.open(wait=True, timeout=max(self._timeout, 1.0))
             self._owns_pool = True
         self._s = f'"{self.schema}"'
+        # the meter's status is read in the insert's own statement: an event whose meter was
+        # deactivated (by any host) is refused, whatever copy of the meter the caller held
         self._insert_event = self._sql(
-            "INSERT INTO {t}events (seq, timestamp, created, meter, value, customer, "
-            "identifier, value_text, payload) VALUES (nextval('{t}receipts'), %s, %s, %s, %s, "
-            "%s, %s, %s, %s) ON CONFLICT (identifier) WHERE claimed DO NOTHING RETURNING seq"
+            "WITH meter AS (SELECT seq FROM {t}meters WHERE seq = %(meter)s::integer "
+            "AND status = 'active'), landed AS (INSERT INTO {t}events (seq, timestamp, created, "
+            "meter, value, customer, identifier, value_text, payload) SELECT "
+            "nextval('{t}receipts'), %(timestamp)s::bigint, %(created)s::bigint, meter.seq, "
+            "%(value)s::numeric, %(customer)s::text, %(identifier)s::text, "
+            "%(value_text)s::text, %(payload)s::text FROM meter ON CONFLICT (identifier) "
+            "WHERE claimed DO NOTHING RETURNING seq) "
+            "SELECT (SELECT seq FROM landed), EXISTS (SELECT FROM meter)"
         )
+        self._meter_by_id = self._sql("SELECT seq, body FROM {t}meters WHERE id = %s")
+        self._meter_by_name = self._sql("SELECT seq, body FROM {t}meters WHERE event_name = %s")
         self._release = self._sql(
             "UPDATE {t}events SET claimed = false "
             "WHERE identifier = ANY(%s) AND claimed AND created <= %s RETURNING identifier"
@@ -444,23 +474,69 @@ class PostgresStorage(Storage):
                 {"id": meter.id, "status": meter.status, "body": _sql.meter_to_json(meter)},
             )
             self._insert_log(connection, log)
+        self._keep(meter)
 
     def get_meter(self, meter_id: str) -> Meter | None:
         """The meter with this id, read from the database each time. O(log n)."""
-        with self._connection() as connection:
-            row = connection.execute(self._shared(_sql.METER_BY_ID), {"id": meter_id}).fetchone()
-        return None if row is None else _sql.meter_from_json(row[0])
+        return self._read_meter(self._meter_by_id, meter_id)
 
     def get_meter_by_event_name(self, event_name: str) -> Meter | None:
-        """The meter owning this event name, read from the database each time. O(log n).
+        """The meter owning this event name, read from the database each time. O(log n)."""
+        return self._read_meter(self._meter_by_name, event_name)
 
-        Never cached: another host may deactivate it at any moment.
+    def cached_meter(self, meter_id: str) -> Meter | None:
+        """The meter as last read here (its definition never changes), else read. O(1).
+
+        Its status may be stale: summaries use it, `get_meter` answers users.
         """
+        meter = self._meters.get(meter_id)
+        if meter is None or self._closed:
+            return self.get_meter(meter_id)
+        return meter
+
+    def cached_meter_by_event_name(self, event_name: str) -> Meter | None:
+        """The meter as last seen active here, else read (a miss is never kept). O(1).
+
+        Another host may have deactivated it since: `add_event` and `add_events` check the
+        status in the database as they write, and raise `MeterInactive` (forgetting the copy).
+        """
+        meter = self._active.get(event_name)
+        if meter is None or self._closed:
+            return self.get_meter_by_event_name(event_name)
+        return meter
+
+    def _read_meter(self, sql: str, key: str) -> Meter | None:
+        """The meter one of the lookup statements finds, kept for the cached lookups."""
         with self._connection() as connection:
-            row = connection.execute(
-                self._shared(_sql.METER_BY_EVENT_NAME), {"event_name": event_name}
-            ).fetchone()
-        return None if row is None else _sql.meter_from_json(row[0])
+            row = connection.execute(sql, (key,), prepare=True).fetchone()
+        if row is None:
+            return None
+        meter = _sql.meter_from_json(row[1])
+        self._keep(meter, row[0])
+        return meter
+
+    def _keep(self, meter: Meter, seq: int | None = None) -> None:
+        """Remember a meter just read or written: its definition, and by name while active."""
+        with self._keys_lock:
+            if seq is not None and meter.id not in self._meter_keys:
+                self._meter_keys[meter.id] = _MeterKeys(
+                    seq,
+                    meter.customer_mapping.event_payload_key,
+                    meter.value_settings.event_payload_key,
+                )
+            self._meters[meter.id] = meter
+            if meter.status == "active":
+                self._active[meter.event_name] = meter
+            else:
+                self._active.pop(meter.event_name, None)
+
+    def _forget_active(self, meter_ids: Iterable[str]) -> None:
+        """Drop the kept active copies of these meters: the database says they are inactive."""
+        with self._keys_lock:
+            for meter_id in meter_ids:
+                meter = self._meters.get(meter_id)
+                if meter is not None:
+                    self._active.pop(meter.event_name, None)
 
     def list_meters(
         self,
@@ -499,19 +575,11 @@ class PostgresStorage(Storage):
         """The meter's row number and payload keys, cached: they never change."""
         keys = self._meter_keys.get(meter_id)
         if keys is None:
-            row = connection.execute(
-                self._sql("SELECT seq, body FROM {t}meters WHERE id = %s"), (meter_id,)
-            ).fetchone()
+            row = connection.execute(self._meter_by_id, (meter_id,), prepare=True).fetchone()
             if row is None:
                 return None
-            meter = _sql.meter_from_json(row[1])
-            keys = _MeterKeys(
-                row[0],
-                meter.customer_mapping.event_payload_key,
-                meter.value_settings.event_payload_key,
-            )
-            with self._keys_lock:
-                self._meter_keys[meter_id] = keys
+            self._keep(_sql.meter_from_json(row[1]), row[0])
+            keys = self._meter_keys[meter_id]
         return keys
 
     # --- events ----------------------------------------------------------------------------
@@ -543,6 +611,19 @@ class PostgresStorage(Storage):
             None if implied else _sql.payload_json(payload),
         )
 
+    def _event_params(self, keys: _MeterKeys, event: NewEvent) -> dict[str, object]:
+        """`_event_row` as the named parameters of the guarded insert."""
+        return dict(zip(_EVENT_COLUMNS, self._event_row(keys, event), strict=True))
+
+    def _insert_guarded(self, connection: Connection[Any], params: dict[str, object]) -> int | None:
+        """Run the guarded insert: the new seq, None for a live claim; `MeterInactive` else."""
+        row = connection.execute(self._insert_event, params, prepare=True).fetchone()
+        assert row is not None  # the statement's last SELECT always gives one row
+        seq, active = row
+        if not active:
+            raise MeterInactive([str(params["meter_id"])])
+        return None if seq is None else int(seq)
+
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
         """Insert unless the identifier's claim is live: one statement, one round trip.
 
@@ -550,79 +631,131 @@ class PostgresStorage(Storage):
         refuses an identifier that another event still claims, whichever connection or host
         wrote it. Only when that claim is older than `duplicate_after` does a second
         transaction release it and insert: the release and the new claim commit together.
+        The same statement reads the meter's status: a meter deactivated since the caller
+        read it (on any host) stores nothing and raises `MeterInactive`.
         """
         with self._connection() as connection:
             keys = self._keys(connection, event.meter_id)
             if keys is None:
                 raise StorageError(f"no meter {event.meter_id!r}", code="storage_failure")
-            row = self._event_row(keys, event)
-            found = connection.execute(self._insert_event, row).fetchone()
-            if found is not None:
-                return int(found[0])
-            with connection.transaction():
-                released = connection.execute(
-                    self._release, ([event.identifier], duplicate_after)
-                ).fetchone()
-                if released is None:
-                    return None
-                found = connection.execute(self._insert_event, row).fetchone()
-            return None if found is None else int(found[0])
+            params = self._event_params(keys, event)
+            params["meter_id"] = event.meter_id
+            try:
+                found = self._insert_guarded(connection, params)
+                if found is not None:
+                    return found
+                with connection.transaction():
+                    released = connection.execute(
+                        self._release, ([event.identifier], duplicate_after), prepare=True
+                    ).fetchone()
+                    if released is None:
+                        return None
+                    return self._insert_guarded(connection, params)
+            except MeterInactive:
+                self._forget_active([event.meter_id])
+                raise
 
     def add_events(self, events: Sequence[NewEvent], *, duplicate_after: int) -> list[int | None]:
-        """A batch in one transaction: ``COPY`` into a staging table, then one insert. O(k log n).
+        """A batch in one transaction and one ``COPY``: all of it lands, or none. O(k log n).
 
-        The staging table numbers the rows from the receipt sequence as they arrive, so the
-        batch keeps its order of receipt. ``INSERT … SELECT … ON CONFLICT DO NOTHING
-        RETURNING`` then stores every row whose identifier is free, first in the batch first;
+        One statement first draws a receipt number for every event, in batch order, and reads
+        the status of the batch's meters: one no longer active (deactivated on any host)
+        stores nothing and raises `MeterInactive`. A batch of distinct identifiers is then
+        copied straight into ``events`` under a savepoint; if an identifier is still
+        claimed (the unique index ``events_claims`` refuses the ``COPY``) it is rolled back and
+        the careful path runs: ``COPY`` into a temporary staging table, ``INSERT … SELECT …
+        ORDER BY seq ON CONFLICT DO NOTHING RETURNING`` (first in the batch first), then the
         rows that met a claim older than `duplicate_after` are released and inserted by a
-        second statement, with the numbers they were given. Either the commit lands the whole
-        batch or nothing of it is stored.
+        second statement, with the numbers they were given.
         """
         if not events:
             with self._connection():
                 return []
-        staging = "meterlib_staging"
         with self._transaction() as connection:
-            rows = []
-            for event in events:
-                keys = self._keys(connection, event.meter_id)
+            keys_of: dict[str, _MeterKeys] = {}
+            for meter_id in {event.meter_id for event in events}:
+                keys = self._keys(connection, meter_id)
                 if keys is None:
-                    raise StorageError(f"no meter {event.meter_id!r}", code="storage_failure")
-                rows.append(self._event_row(keys, event))
-            connection.execute(
+                    raise StorageError(f"no meter {meter_id!r}", code="storage_failure")
+                keys_of[meter_id] = keys
+            drawn = connection.execute(
                 self._sql(
-                    f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (seq bigint NOT NULL "
-                    "DEFAULT nextval('{t}receipts'), timestamp bigint, created bigint, "
-                    "meter integer, value numeric, customer text, identifier text, "
-                    "value_text text, payload text) ON COMMIT DELETE ROWS"
-                )
+                    "SELECT array(SELECT nextval('{t}receipts') FROM generate_series(1, %s)), "
+                    "array(SELECT id FROM {t}meters WHERE seq = ANY(%s) AND status <> 'active')"
+                ),
+                (len(events), [keys.seq for keys in keys_of.values()]),
+                prepare=True,
+            ).fetchone()
+            assert drawn is not None  # a SELECT without FROM gives one row
+            seqs, inactive = drawn
+            if inactive:
+                self._forget_active(inactive)
+                raise MeterInactive(inactive)
+            seqs.sort()
+            event_row = self._event_row
+            copy_events = self._sql(
+                f"COPY {{t}}events (seq, {_COLUMNS}) FROM STDIN (FORMAT BINARY)"
             )
-            columns = "timestamp, created, meter, value, customer, identifier, value_text, payload"
-            with connection.cursor().copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            insert = self._sql(
-                f"INSERT INTO {{t}}events (seq, {columns}) SELECT seq, {columns} FROM {staging} "
-                "{where} ORDER BY seq ON CONFLICT (identifier) WHERE claimed DO NOTHING "
-                "RETURNING identifier, seq"
-            )
-            landed = dict(connection.execute(insert.replace("{where}", "")).fetchall())
-            missing = list({event.identifier for event in events} - landed.keys())
-            if missing:
-                released = [
-                    identifier
-                    for (identifier,) in connection.execute(
-                        self._release, (missing, duplicate_after)
-                    )
+            rows = []
+            if len({event.identifier for event in events}) == len(events):
+                try:
+                    with connection.transaction(), connection.cursor().copy(copy_events) as copy:
+                        copy.set_types(_COPY_TYPES)
+                        for seq, event in zip(seqs, events, strict=True):
+                            row = (seq, *event_row(keys_of[event.meter_id], event))
+                            rows.append(row)
+                            copy.write_row(row)
+                    return [int(seq) for seq in seqs]
+                except psycopg.errors.UniqueViolation:
+                    pass  # an identifier is claimed: the careful path, from the same rows
+            if len(rows) < len(events):
+                rows = [
+                    (seq, *event_row(keys_of[event.meter_id], event))
+                    for seq, event in zip(seqs, events, strict=True)
                 ]
-                if released:
-                    again = insert.replace("{where}", "WHERE identifier = ANY(%s)")
-                    landed.update(connection.execute(again, (released,)).fetchall())
+            landed = self._insert_staged(connection, rows, events, duplicate_after)
         results: list[int | None] = []
         for event in events:
             seq = landed.pop(event.identifier, None)
             results.append(None if seq is None else int(seq))
         return results
+
+    def _insert_staged(
+        self,
+        connection: Connection[Any],
+        rows: Sequence[tuple[object, ...]],
+        events: Sequence[NewEvent],
+        duplicate_after: int,
+    ) -> dict[str, int]:
+        """Insert the numbered rows through the staging table; the seq of each identifier stored."""
+        staging = "meterlib_staging"
+        connection.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (seq bigint NOT NULL, "
+            "timestamp bigint, created bigint, meter integer, value numeric, customer text, "
+            "identifier text, value_text text, payload text) ON COMMIT DELETE ROWS"
+        )
+        with connection.cursor().copy(
+            f"COPY {staging} (seq, {_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        insert = self._sql(
+            f"INSERT INTO {{t}}events (seq, {_COLUMNS}) SELECT seq, {_COLUMNS} FROM {staging} "
+            "{where} ORDER BY seq ON CONFLICT (identifier) WHERE claimed DO NOTHING "
+            "RETURNING identifier, seq"
+        )
+        landed: dict[str, int] = dict(connection.execute(insert.replace("{where}", "")).fetchall())
+        missing = list({event.identifier for event in events} - landed.keys())
+        if missing:
+            released = [
+                identifier
+                for (identifier,) in connection.execute(self._release, (missing, duplicate_after))
+            ]
+            if released:
+                again = insert.replace("{where}", "WHERE identifier = ANY(%s)")
+                landed.update(connection.execute(again, (released,)).fetchall())
+        return landed
 
     def find_event(self, identifier: str) -> EventRecord | None:
         """The event holding the identifier's claim (its latest), by ``events_claims``. O(log n)."""
@@ -758,7 +891,7 @@ class PostgresStorage(Storage):
                 "end": query.end,
                 "step": query.step,
             }
-            rows = connection.execute(sql, params).fetchall()
+            rows = connection.execute(sql, params, prepare=True).fetchall()
         if formula == "count":
             counts, shared = SMALL_COUNTS, len(SMALL_COUNTS)
             for bucket, counted in rows:

@@ -7,10 +7,13 @@ and ``?timeout=30`` (seconds to wait for another writer's lock: a finite number 
 
 Every write is one transaction (a single statement, or ``BEGIN IMMEDIATE`` for several), so an
 acknowledged write is on disk and a failed one leaves nothing behind. Identifier uniqueness is
-the database's: an event is inserted only if its identifier is free, and a trigger claims the
-identifier in the same statement; a batch checks all its identifiers with one query and then
-inserts plainly, inside the transaction whose write lock keeps every other writer out until the
-commit. Summaries run in SQL over a partial index of live events. The v2 records (sessions and
+the database's: an event is inserted only if its identifier is free (its latest event, found by
+an index on the events' identifiers, is older than the window), checked by the inserting
+statement itself; a batch checks all its identifiers with one query and then inserts plainly,
+inside the transaction whose write lock keeps every other writer out until the commit. An event
+row refers to its meter by the meter's row number and keeps the value's text and the payload
+only where they cannot be rebuilt (`MIGRATIONS`). Summaries run in SQL over a covering partial
+index of live events. The v2 records (sessions and
 the event log) are plain tables read by their keys and indexes, never cached, so a session or
 log entry one process writes is found by every other process on the file.
 """
@@ -124,20 +127,64 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created);
     """,
+    # 5: compact events: the meter by its row number, no event name, the value's text and the
+    # payload only where they cannot be rebuilt, identifier claims from an index of the events.
+    """
+    CREATE TABLE events_v5 (
+        seq        INTEGER PRIMARY KEY,
+        meter      INTEGER NOT NULL,
+        customer   TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        timestamp  INTEGER NOT NULL,
+        created    INTEGER NOT NULL,
+        units      INTEGER,
+        places     INTEGER,
+        value      TEXT,
+        payload    TEXT,
+        cancelled  INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1))
+    );
+    INSERT INTO events_v5 (seq, meter, customer, identifier, timestamp, created, units, places,
+                           value, payload, cancelled)
+        SELECT e.seq, m.seq, e.customer, e.identifier, e.timestamp, e.created, e.units,
+               e.places,
+               CASE WHEN e.units IS NOT NULL AND e.places BETWEEN 0 AND 6
+                         AND NOT (e.units = 0 AND e.value LIKE '-%') THEN NULL
+                    ELSE e.value END,
+               e.payload, e.cancelled
+        FROM events AS e LEFT JOIN meters AS m ON m.id = e.meter_id ORDER BY e.seq;
+    DROP TABLE identifiers;
+    DROP TABLE events;
+    ALTER TABLE events_v5 RENAME TO events;
+    CREATE INDEX events_live ON events (meter, customer, timestamp, units, places)
+        WHERE cancelled = 0;
+    CREATE INDEX events_by_identifier ON events (identifier);
+    """,
 )
-"""Forward migrations: entry N-1 brings a store from schema version N-1 to N."""
+"""Forward migrations: entry N-1 brings a store from schema version N-1 to N.
+
+Since 5, an event row keeps ``value`` (the value's text) only when ``units`` and ``places``
+do not give it back as written (no units, more than `UNIT_PLACES` decimals, a positive
+exponent such as ``1E+2``, a negative zero), and ``payload`` only when it is not exactly
+``{customer key: customer, value key: str(value)}`` (or the customer alone, without a value)
+under the meter's keys. An identifier is claimed by its latest event (largest ``seq``), found
+through ``events_by_identifier``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 PAGE_SIZE = 1024
 """Small pages: a commit writes each page it touches to the WAL whole, and an event touches
-three (its row, the live index, the identifier); measured ~10% faster per-event commits."""
-WAL_CHECKPOINT_PAGES = 10_000
-"""Checkpoint the WAL every ~10 MB instead of SQLite's 1,000 pages: fewer checkpoint pauses."""
+three (its row, the live index, the identifier index); measured ~10% faster per-event commits."""
+WAL_CHECKPOINT_PAGES = 100_000
+"""Checkpoint the WAL every ~100 MB instead of SQLite's 1,000 pages: fewer checkpoint pauses.
+
+A 10,000-event batch dirties ~10,000 index pages (identifiers are random keys), so a
+checkpoint per ~10 MB copied nearly every batch's pages to the file; at ~100 MB a checkpoint
+writes each page once for ~10 batches (measured ~20% faster bulk ingest at 500,000 events).
+The WAL is removed when the last connection closes."""
 CACHE_KIB = 65_536
 """Page cache per connection in KiB, filled as pages are read (SQLite's default is 2 MiB).
 
-Identifiers are random keys, so a batch's claims land all over the ``identifiers`` table, and
+Identifiers are random keys, so a batch's claims land all over ``events_by_identifier``, and
 each customer's events at their own place in the live index; once those outgrow the cache,
 inserts reread evicted pages from the OS. 64 MiB holds both for ~450,000 events (they take
 ~14 MB per 100,000): measured ~30% faster bulk ingest at 100,000 events."""
@@ -176,6 +223,56 @@ def _value_columns(value: Decimal | None) -> tuple[str | None, int | None, int |
         if abs(units) <= _MAX_UNITS:
             return text, units, places
     return (text, *_units(value))
+
+
+def _rebuilds(text: str | None, units: int | None, places: int | None) -> bool:
+    """Whether `_stored_value` gives the value of `text` back from `units` and `places` alone.
+
+    It does for a value with units and 0 to `UNIT_PLACES` decimals (which ``str`` writes
+    plainly, never with an exponent), except a negative zero: units keep no sign.
+    """
+    if units is None or places is None or not 0 <= places <= UNIT_PLACES:
+        return False
+    return units != 0 or not (text or "").startswith("-")
+
+
+def _stored_value(units: int | None, places: int | None, text: str | None) -> Decimal | None:
+    """The value of a row's ``units``, ``places`` and ``value`` (text) columns, exactly.
+
+    The text when it is stored; otherwise the units at `places` decimals; None without either.
+
+    >>> _stored_value(412_070_000, 2, None), _stored_value(0, 0, "-0")
+    (Decimal('412.07'), Decimal('-0'))
+    """
+    if text is not None:
+        return Decimal(text)
+    if units is None or places is None:
+        return None
+    return Decimal(units // _UNIT_SCALE[places]).scaleb(-places, EXACT)
+
+
+def _value_text(source: str) -> str:
+    """A query's ``value`` column for the rows of `source` (a table or subquery name).
+
+    Read from the event's row only where `_rebuilds` may be false, so a query over
+    ``events_live`` reads no row for the common value (``IIF`` evaluates lazily).
+    """
+    return (
+        f"IIF({source}.units IS NULL OR {source}.units = 0 "
+        f"OR {source}.places NOT BETWEEN 0 AND {UNIT_PLACES}, "
+        f"(SELECT value FROM events AS row WHERE row.seq = {source}.seq), NULL)"
+    )
+
+
+class _MeterKeys:
+    """What events need of a meter, which never changes: its row number and payload keys."""
+
+    __slots__ = ("customer_key", "seq", "value_key")
+
+    def __init__(self, seq: int, customer_key: str, value_key: str) -> None:
+        self.seq = seq
+        self.customer_key = customer_key
+        self.value_key = value_key
 
 
 _payload_json = _sql.payload_json
@@ -256,6 +353,7 @@ class SQLiteStorage(Storage):
         self.path = path
         self._meters_by_event_name: dict[str, Meter | None] = {}
         self._meters_by_id: dict[str, Meter] = {}
+        self._meter_keys: dict[str, _MeterKeys] = {}
         self._cache_version: int | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -508,48 +606,89 @@ class SQLiteStorage(Storage):
 
     # --- events ----------------------------------------------------------------------------
 
-    _INSERT_EVENT = (
-        "INSERT INTO events (meter_id, event_name, customer, identifier, timestamp, created, "
-        "value, units, places, payload) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
-        "WHERE NOT EXISTS (SELECT 1 FROM identifiers WHERE identifier = ? AND created > ?)"
+    _EVENT_COLUMNS = (
+        "meter, customer, identifier, timestamp, created, units, places, value, payload"
     )
-    """Insert unless the identifier was claimed after the cutoff; a trigger then claims it."""
 
-    _INSERT_FREE_EVENT = (
-        "INSERT INTO events (meter_id, event_name, customer, identifier, timestamp, created, "
-        "value, units, places, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    _INSERT_EVENT = (
+        f"INSERT INTO events ({_EVENT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? "
+        "WHERE NOT EXISTS (SELECT 1 FROM (SELECT created FROM events WHERE identifier = ? "
+        "ORDER BY seq DESC LIMIT 1) WHERE created > ?)"
     )
-    """Insert an event whose identifier is known to be free; the trigger claims it."""
+    """Insert unless the identifier's latest event was received after the cutoff."""
+
+    _INSERT_FREE_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    """Insert an event whose identifier is known to be free."""
+
+    def _keys(self, meter_id: str) -> _MeterKeys:
+        """The meter's row number and payload keys, cached (they never change). Under the lock.
+
+        Raises `StorageError` (``storage_failure``) for a meter the store does not hold: an
+        event is only ever stored for a meter the core found.
+        """
+        keys = self._meter_keys.get(meter_id)
+        if keys is None:
+            row = self._db.execute("SELECT seq, body FROM meters WHERE id = ?", (meter_id,))
+            found = row.fetchone()
+            if found is None:
+                raise StorageError(f"no meter {meter_id!r}", code="storage_failure")
+            meter = _meter_from_json(found[1])
+            keys = self._meter_keys[meter_id] = _MeterKeys(
+                found[0],
+                meter.customer_mapping.event_payload_key,
+                meter.value_settings.event_payload_key,
+            )
+        return keys
 
     @staticmethod
-    def _event_columns(event: NewEvent) -> tuple[object, ...]:
-        """The event's ten columns, as `_INSERT_FREE_EVENT` (and `_INSERT_EVENT`) take them."""
-        meter_id, event_name, customer, identifier, timestamp, created, value, payload = event
+    def _event_columns(keys: _MeterKeys, event: NewEvent) -> tuple[object, ...]:
+        """The event's nine columns, as `_INSERT_FREE_EVENT` (and `_INSERT_EVENT`) take them.
+
+        ``value`` is NULL when ``units`` and ``places`` rebuild the value as written
+        (`_stored_value`), ``payload`` when the meter's keys, the customer and the value imply
+        it (`MIGRATIONS`' note): the common event stores neither.
+        """
+        _, _, customer, identifier, timestamp, created, value, payload = event
         text, units, places = _value_columns(value)
+        kept = None if _rebuilds(text, units, places) else text
+        implied = False
+        if len(payload) == 2:
+            (first, given_customer), (second, given_value) = payload.items()
+            implied = (
+                first == keys.customer_key
+                and given_customer == customer
+                and second == keys.value_key
+                and given_value == text
+            )
+        elif len(payload) == 1:
+            implied = value is None and payload.get(keys.customer_key) == customer
         return (
-            meter_id,
-            event_name,
+            keys.seq,
             customer,
             identifier,
             timestamp,
             created,
-            text,
             units,
             places,
-            _payload_json(payload),
+            kept,
+            None if implied else _payload_json(payload),
         )
 
     def add_event(self, event: NewEvent, *, duplicate_after: int) -> int | None:
         """Insert the event with one conditional statement, its own transaction. O(log n).
 
-        Nothing is written if the identifier is taken; otherwise a trigger claims it within the
-        same statement, so two processes can never both accept one identifier.
+        Nothing is written if the identifier's latest event (``events_by_identifier``) was
+        received after `duplicate_after`. The check and the insert are one statement, which
+        holds the write lock from its start, so two processes can never both accept one
+        identifier.
         """
-        row = (*self._event_columns(event), event.identifier, duplicate_after)
         with self._lock:  # the ingest hot path: no context-manager machinery
             self._check_open()
             try:
-                cursor = self._db.execute(self._INSERT_EVENT, row)
+                row = self._event_columns(self._keys(event.meter_id), event)
+                cursor = self._db.execute(
+                    self._INSERT_EVENT, (*row, event.identifier, duplicate_after)
+                )
             except sqlite3.Error as error:
                 raise self._storage_error(error) from error
         return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -558,17 +697,18 @@ class SQLiteStorage(Storage):
         """Insert a batch in one transaction: one check of its identifiers, then plain inserts.
 
         O(k log n). Identifiers taken before the batch, or earlier in it, are skipped (None).
-        The check reads the identifiers table inside the ``BEGIN IMMEDIATE`` transaction, which
-        holds the database's write lock until the commit: no other connection or process can
-        claim an identifier between the check and the inserts, so plain inserts are as safe as
-        `_INSERT_EVENT`'s conditional ones, and skip its per-row probe (~15% of a batch's time).
+        The check reads ``events_by_identifier`` inside the ``BEGIN IMMEDIATE`` transaction,
+        which holds the database's write lock until the commit: no other connection or process
+        can claim an identifier between the check and the inserts, so plain inserts are as safe
+        as `_INSERT_EVENT`'s conditional ones, and skip its per-row probe.
         """
-        event_columns = self._event_columns
+        event_columns, keys_of = self._event_columns, self._keys
         with self._write() as db:
             taken = self._taken_identifiers(db, events, duplicate_after)
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0] + 1
             results: list[int | None] = []
             rows = []
+            meter_id, keys = None, None
             for event in events:
                 identifier = event.identifier
                 if identifier in taken:
@@ -577,7 +717,10 @@ class SQLiteStorage(Storage):
                 taken.add(identifier)
                 results.append(seq)
                 seq += 1
-                rows.append(event_columns(event))
+                if event.meter_id != meter_id:
+                    meter_id = event.meter_id
+                    keys = keys_of(meter_id)
+                rows.append(event_columns(keys, event))  # type: ignore[arg-type]
             db.executemany(self._INSERT_FREE_EVENT, rows)
             # SQLite numbers each row one past the largest seq (which nobody else can change under
             # our lock) unless that is 2**63 - 1; the results must be the seqs it really gave
@@ -590,42 +733,43 @@ class SQLiteStorage(Storage):
     ) -> set[str]:
         """Which of the events' identifiers were claimed after `duplicate_after`.
 
-        As few queries as SQLite's parameter limit allows (one per batch of up to 32,766 since
-        SQLite 3.32): each ``IN`` list is probed in key order, so one big list beats many small.
+        An identifier's claim is its latest event's (largest ``seq``). As few queries as
+        SQLite's parameter limit allows (one per batch of up to 32,766 since SQLite 3.32):
+        each ``IN`` list is probed in key order of ``events_by_identifier``, so one big list
+        beats many small; only identifiers already stored read their rows.
         """
-        taken: set[str] = set()
+        latest: dict[str, int] = {}
         wanted = list({event.identifier for event in events})
-        chunk_size = self._max_parameters - 1  # one is the cutoff
+        chunk_size = self._max_parameters
         for first in range(0, len(wanted), chunk_size):
             chunk = wanted[first : first + chunk_size]
-            taken.update(
-                identifier
-                for (identifier,) in db.execute(
-                    "SELECT identifier FROM identifiers WHERE created > ? AND identifier IN "
-                    f"({', '.join('?' * len(chunk))})",
-                    (duplicate_after, *chunk),
-                )
+            latest.update(
+                db.execute(
+                    "SELECT identifier, created FROM events WHERE identifier IN "
+                    f"({', '.join('?' * len(chunk))}) ORDER BY seq",
+                    chunk,
+                ).fetchall()
             )
-        return taken
+        return {identifier for identifier, created in latest.items() if created > duplicate_after}
 
     def find_event(self, identifier: str) -> EventRecord | None:
-        """The latest event received with this identifier. O(log n)."""
+        """The latest event received with this identifier, by ``events_by_identifier``. O(log n)."""
         with self._connection() as db:
             row = db.execute(
-                "SELECT e.seq, e.meter_id, e.event_name, e.customer, e.identifier, e.timestamp, "
-                "e.created, e.cancelled FROM identifiers i JOIN events e ON e.seq = i.seq "
-                "WHERE i.identifier = ?",
+                "SELECT e.seq, m.id, m.event_name, e.customer, e.timestamp, e.created, "
+                "e.cancelled FROM events AS e JOIN meters AS m ON m.seq = e.meter "
+                "WHERE e.identifier = ? ORDER BY e.seq DESC LIMIT 1",
                 (identifier,),
             ).fetchone()
         if row is None:
             return None
-        seq, meter_id, event_name, customer, ident, timestamp, created, cancelled = row
+        seq, meter_id, event_name, customer, timestamp, created, cancelled = row
         return EventRecord(
             seq=seq,
             meter_id=meter_id,
             event_name=event_name,
             customer=customer,
-            identifier=ident,
+            identifier=identifier,
             timestamp=timestamp,
             created=created,
             cancelled=bool(cancelled),
@@ -640,14 +784,30 @@ class SQLiteStorage(Storage):
             return cursor.rowcount == 1
 
     def scan_points(self, meter_id: str, customer: str, start: int, end: int) -> Iterable[Point]:
-        """Live points in ``[start, end)`` ordered by ``(timestamp, seq)``. O(log n + k)."""
+        """Live points in ``[start, end)`` ordered by ``(timestamp, seq)``. O(log n + k log k).
+
+        From ``events_live`` alone, but for the rare value kept as text (`_value_text`).
+        """
         with self._connection() as db:
+            keys = self._meter_keys_or_none(meter_id)
+            if keys is None:
+                return []
             rows = db.execute(
-                "SELECT timestamp, seq, value FROM events WHERE meter_id = ? AND customer = ? "
-                "AND cancelled = 0 AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, seq",
-                (meter_id, customer, start, end),
+                f"SELECT timestamp, seq, units, places, {_value_text('events')} FROM events "
+                "WHERE meter = ? AND customer = ? AND cancelled = 0 AND timestamp >= ? "
+                "AND timestamp < ? ORDER BY timestamp, seq",
+                (keys.seq, customer, start, end),
             ).fetchall()
-        return [(ts, seq, None if value is None else Decimal(value)) for ts, seq, value in rows]
+        return [
+            (ts, seq, _stored_value(units, places, text)) for ts, seq, units, places, text in rows
+        ]
+
+    def _meter_keys_or_none(self, meter_id: str) -> _MeterKeys | None:
+        """`_keys`, or None for a meter the store does not hold. Under the lock."""
+        try:
+            return self._keys(meter_id)
+        except StorageError:
+            return None
 
     def list_events(
         self,
@@ -662,10 +822,11 @@ class SQLiteStorage(Storage):
     ) -> Sequence[StoredEvent]:
         """Events after seq `after`, in seq order: one query walking the rowid b-tree.
 
-        O(log n + events scanned); the filters are checked row by row (`_events_page_sql`).
+        O(log n + events scanned); the filters are checked row by row (`_events_page_sql`),
+        each event's meter id and event name read from its meter's row.
         """
-        filters = {
-            "meter_id": meter_id,
+        filters: dict[str, object] = {
+            "meter": meter_id,
             "customer": customer,
             "start": start,
             "end": end,
@@ -676,16 +837,38 @@ class SQLiteStorage(Storage):
         params["after"] = -1 if after is None else after
         params["limit"] = limit
         with self._connection() as db:
+            if meter_id is not None:
+                keys = self._meter_keys_or_none(meter_id)
+                if keys is None:
+                    return []
+                params["meter"] = keys.seq
             rows = db.execute(sql, params).fetchall()
-        events = []
-        for seq, meter, event_name, who, identifier, timestamp, created, value, gone in rows:
-            amount = None if value is None else Decimal(value)
-            events.append(
-                StoredEvent(
-                    seq, meter, event_name, who, identifier, timestamp, created, amount, gone == 1
-                )
+        return [
+            StoredEvent(
+                seq,
+                meter,
+                event_name,
+                who,
+                identifier,
+                timestamp,
+                created,
+                _stored_value(units, places, text),
+                gone == 1,
             )
-        return events
+            for (
+                seq,
+                meter,
+                event_name,
+                who,
+                identifier,
+                timestamp,
+                created,
+                units,
+                places,
+                text,
+                gone,
+            ) in rows
+        ]
 
     # --- v2 meter event sessions -----------------------------------------------------------
 
@@ -898,7 +1081,7 @@ class SQLiteStorage(Storage):
         single = size == step and low == start
         key = _LAST_KEY_LIMIT // (end - start)
         params = {
-            "meter": query.meter.id,
+            "meter": 0,  # the meter's row number, below
             "customer": query.customer,
             "low": low,
             "high": high,
@@ -911,6 +1094,7 @@ class SQLiteStorage(Storage):
         with self._lock:  # per-call overhead matters here: no context-manager machinery
             self._check_open()
             try:
+                params["meter"] = self._keys(query.meter.id).seq
                 if formula == "last" and not single:
                     (latest_seq,) = self._db.execute(_LATEST_SEQ).fetchone()
                     if latest_seq >= key:  # the (timestamp, seq) keys could overflow
@@ -927,8 +1111,8 @@ class SQLiteStorage(Storage):
             return _fill_sums(values, rows)
         if formula == "count":
             return _fill_counts(values, rows, single=single)
-        for bucket, text in rows:
-            values[bucket] = Decimal(text)
+        for bucket, units, places, text in rows:  # every event of a last meter has a value
+            values[bucket] = _stored_value(units, places, text)  # type: ignore[assignment]
         return values
 
 
@@ -965,10 +1149,10 @@ def _log_page_sql(types: int, *, from_cursor: bool, backward: bool) -> str:
 
 
 _EVENT_FILTERS = {
-    "meter_id": "meter_id = :meter_id",
-    "customer": "customer = :customer",
-    "start": "timestamp >= :start",
-    "end": "timestamp < :end",
+    "meter": "e.meter = :meter",
+    "customer": "e.customer = :customer",
+    "start": "e.timestamp >= :start",
+    "end": "e.timestamp < :end",
 }
 
 
@@ -978,12 +1162,13 @@ def _events_page_sql(filters: tuple[str, ...], *, include_cancelled: bool) -> st
 
     `filters` names the given filters (`_EVENT_FILTERS` keys); fixed fragments only.
     """
-    conditions = ["seq > :after", *(_EVENT_FILTERS[name] for name in filters)]
+    conditions = ["e.seq > :after", *(_EVENT_FILTERS[name] for name in filters)]
     if not include_cancelled:
-        conditions.append("cancelled = 0")
+        conditions.append("e.cancelled = 0")
     return (
-        "SELECT seq, meter_id, event_name, customer, identifier, timestamp, created, value, "
-        f"cancelled FROM events WHERE {' AND '.join(conditions)} ORDER BY seq LIMIT :limit"
+        "SELECT e.seq, m.id, m.event_name, e.customer, e.identifier, e.timestamp, e.created, "
+        "e.units, e.places, e.value, e.cancelled FROM events AS e CROSS JOIN meters AS m "
+        f"ON m.seq = e.meter WHERE {' AND '.join(conditions)} ORDER BY e.seq LIMIT :limit"
     )
 
 
@@ -1052,7 +1237,7 @@ _LATEST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM events"
 """The largest seq in the store (the rowid b-tree's last entry: O(log n))."""
 
 _LIVE = (
-    "FROM events WHERE meter_id = :meter AND customer = :customer AND cancelled = 0 "
+    "FROM events WHERE meter = :meter AND customer = :customer AND cancelled = 0 "
     "AND timestamp >= :{low} AND timestamp < :{high}"
 )
 """A customer's live events in a range, from the partial index ``events_live`` (whose
@@ -1065,25 +1250,27 @@ def _summary_sql(formula: str, size: int | None, *, single: bool) -> str:
 
     One row per non-empty summary window, starting with its index ``bucket``, then ``count``:
     the count (no column when `single`: always 1); ``sum``: ``SUM(units)`` and ``places``
-    (see `_fill_sums`); ``last``: the value. Built once per shape, so the driver's statement
-    cache sees the same text every time.
+    (see `_fill_sums`); ``last``: the value's units, places and text (`_stored_value`). Built
+    once per shape, so the driver's statement cache sees the same text every time.
 
     Every aggregate costs per event, so each query keeps to the fewest. Pre-aggregation keeps
     each window's latest received event: SQLite's bare columns next to a single ``MAX(seq)``
     come from that row. When a summary window is exactly one pre-aggregation window
     (`single`), survivors are grouped by summary window directly, sparing a second ``GROUP
-    BY``. Sums and counts read only the covering index; ``last`` finds each window's latest
-    event in it (`_LAST_KEY_LIMIT`) and reads the value of that one row.
+    BY``. Every formula reads only the covering index: ``last`` finds each window's latest
+    event in it (`_LAST_KEY_LIMIT`) and rebuilds its value from its units and places
+    (`_stored_value`), reading the row only for a value kept as text (`_value_text`).
     """
     bucket = "(timestamp - :start) / :step AS bucket"
     places = f"IIF(units IS NULL, {_NO_UNITS}, places)"
     live = _LIVE.format(low="start", high="end")
+    value = _value_text("s")
     if single:
         survivors = f"SELECT {bucket}, MAX(seq) AS seq, units, places {live} GROUP BY bucket"
         return {
             "count": f"SELECT DISTINCT {bucket} {live}",
             "sum": f"SELECT bucket, units, MAX(0, {places}) FROM ({survivors})",
-            "last": f"SELECT bucket, e.value FROM ({survivors}) CROSS JOIN events AS e USING (seq)",
+            "last": f"SELECT bucket, units, places, {value} FROM ({survivors}) AS s",
         }[formula]
     source = live
     if size is not None:
@@ -1095,7 +1282,6 @@ def _summary_sql(formula: str, size: int | None, *, single: bool) -> str:
     return {
         "count": f"SELECT {bucket}, COUNT(*) {source} GROUP BY bucket",
         "sum": f"SELECT {bucket}, SUM(units), MAX(0, MAX({places})) {source} GROUP BY bucket",
-        "last": f"SELECT bucket, e.value FROM (SELECT {bucket}, seq, "
-        f"MAX((timestamp - :start) * :key + seq) {source} GROUP BY bucket) "
-        "CROSS JOIN events AS e USING (seq)",
+        "last": f"SELECT bucket, units, places, {value} FROM (SELECT {bucket}, seq, units, "
+        f"places, MAX((timestamp - :start) * :key + seq) {source} GROUP BY bucket) AS s",
     }[formula]

@@ -108,12 +108,17 @@ def check_meter_accepts_events(meter: Meter | None, event_name: str) -> Meter:
             param="event_name",
         )
     if meter.status != "active":
-        fail(
-            f"the meter {meter.id} for event_name {event_name!r} must be active to accept events",
-            code="archived_meter",
-            param="event_name",
-        )
+        meter_inactive(meter.id, event_name)
     return meter
+
+
+def meter_inactive(meter_id: str, event_name: str) -> NoReturn:
+    """``archived_meter``: the meter of `event_name` does not accept events while inactive."""
+    fail(
+        f"the meter {meter_id} for event_name {event_name!r} must be active to accept events",
+        code="archived_meter",
+        param="event_name",
+    )
 
 
 def _payload_key(key: object) -> str:

@@ -62,8 +62,11 @@ class SeriesParams:
 
     @property
     def starts(self) -> list[int]:
-        """Every window's start, ascending."""
-        return [run.start + index * run.step for run in self.runs for index in range(run.count)]
+        """Every window's start, ascending (a `range` per run: a summary's fixed cost)."""
+        starts: list[int] = []
+        for run in self.runs:
+            starts += range(run.start, run.start + run.count * run.step, run.step)
+        return starts
 
 
 def validate_timezone(value: object) -> ZoneInfo | None:

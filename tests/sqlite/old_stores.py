@@ -1,12 +1,13 @@
 """Stores written by an older meterlib, for migration tests.
 
 An old store is made the way the older code made it: `SQLiteStorage` with only the first
-migrations, written through storage calls alone (today's `Metering` also writes tables an old
-schema lacks, such as the event log).
+migrations, its meters written through storage calls alone (today's `Metering` also writes
+tables an old schema lacks, such as the event log), its events as rows of the old columns.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -43,7 +44,13 @@ def write_old_store(path: Path, version: int) -> list[Meter]:
         try:
             for meter in made:
                 assert storage.add_meter(meter)
-            event = NewEvent(
+        finally:
+            storage.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        insert_old_event(
+            db,
+            NewEvent(
                 meter_id=made[0].id,
                 event_name="e0",
                 customer="cus_1",
@@ -52,13 +59,41 @@ def write_old_store(path: Path, version: int) -> list[Meter]:
                 created=EVENT_TIME,
                 value=Decimal(3),
                 payload={"stripe_customer_id": "cus_1", "value": "3"},
-            )
-            assert storage.add_event(event, duplicate_after=0) is not None
-        finally:
-            storage.close()
-    db = sqlite3.connect(path)
-    try:
+            ),
+        )
         assert db.execute("SELECT version FROM meterlib_schema").fetchall() == [(version,)]
     finally:
         db.close()
     return made
+
+
+def insert_old_event(db: sqlite3.Connection, event: NewEvent) -> None:
+    """Store `event` as schemas 1 to 4 did: every column, the value's text, the payload's JSON.
+
+    The row is written by hand (today's storage writes schema 5's columns); the old schema's
+    trigger claims the identifier in ``identifiers``.
+    """
+    if event.value is None:
+        units, places = None, None
+    else:
+        exponent = event.value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        scaled = event.value.scaleb(6)
+        exact = scaled == scaled.to_integral_value() and abs(scaled) < 2**63
+        units, places = (int(scaled) if exact else None), -exponent
+    db.execute(
+        "INSERT INTO events (meter_id, event_name, customer, identifier, timestamp, created, "
+        "value, units, places, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.meter_id,
+            event.event_name,
+            event.customer,
+            event.identifier,
+            event.timestamp,
+            event.created,
+            None if event.value is None else str(event.value),
+            units,
+            places,
+            json.dumps(event.payload),
+        ),
+    )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from importlib.metadata import EntryPoint
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -237,11 +238,11 @@ def test_failure_inside_a_write_rolls_back_and_the_store_stays_usable(
         real_columns = SQLiteStorage._event_columns
         rows: list[NewEvent] = []
 
-        def failing_columns(event: NewEvent) -> tuple[object, ...]:
+        def failing_columns(keys: Any, event: NewEvent) -> tuple[object, ...]:
             rows.append(event)
             if len(rows) == 2:
                 raise sqlite3.OperationalError("disk I/O error")
-            return real_columns(event)
+            return real_columns(keys, event)
 
         monkeypatch.setattr(SQLiteStorage, "_event_columns", staticmethod(failing_columns))
         batch = [

@@ -165,10 +165,11 @@ def test_summary_queries_search_the_live_index(
     single = size == step and start % step == 0
     query = sqlite_module._summary_sql(formula, size, single=single)
     db = sqlite3.connect(":memory:")
-    for statement in sqlite_module._statements(sqlite_module.MIGRATIONS[0]):
-        db.execute(statement)
+    for script in sqlite_module.MIGRATIONS:
+        for statement in sqlite_module._statements(script):
+            db.execute(statement)
     params = {
-        "meter": "m",
+        "meter": 1,
         "customer": "c",
         "low": start,
         "high": start + step,
