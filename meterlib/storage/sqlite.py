@@ -736,21 +736,24 @@ class SQLiteStorage(Storage):
         An identifier's claim is its latest event's (largest ``seq``). As few queries as
         SQLite's parameter limit allows (one per batch of up to 32,766 since SQLite 3.32):
         each ``IN`` list is probed in key order of ``events_by_identifier``, so one big list
-        beats many small; only identifiers already stored read their rows.
+        beats many small; only identifiers already stored read their rows. The latest is
+        picked here: an ``ORDER BY seq`` would make SQLite scan the whole table instead.
         """
-        latest: dict[str, int] = {}
+        latest: dict[str, tuple[int, int]] = {}
         wanted = list({event.identifier for event in events})
         chunk_size = self._max_parameters
         for first in range(0, len(wanted), chunk_size):
             chunk = wanted[first : first + chunk_size]
-            latest.update(
-                db.execute(
-                    "SELECT identifier, created FROM events WHERE identifier IN "
-                    f"({', '.join('?' * len(chunk))}) ORDER BY seq",
-                    chunk,
-                ).fetchall()
-            )
-        return {identifier for identifier, created in latest.items() if created > duplicate_after}
+            for identifier, seq, created in db.execute(
+                "SELECT identifier, seq, created FROM events WHERE identifier IN "
+                f"({', '.join('?' * len(chunk))})",
+                chunk,
+            ):
+                if seq > latest.get(identifier, (-1, 0))[0]:
+                    latest[identifier] = seq, created
+        return {
+            identifier for identifier, (_, created) in latest.items() if created > duplicate_after
+        }
 
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier, by ``events_by_identifier``. O(log n)."""
