@@ -76,7 +76,11 @@ class Ingest:
                     timestamp=timestamp,
                     now=now,
                 )
-            seq = self._store(event, now)
+            cutoff = rules.duplicate_cutoff(now)
+            try:
+                seq = context.storage.add_event(event, duplicate_after=cutoff)
+            except MeterInactive:  # storage's kept copy of the meter went stale
+                seq = self._store_again(event, cutoff)
             if seq is None:  # the identifier was received less than 24 hours ago
                 rules.duplicate_identifier(event.identifier)
         return event
@@ -169,22 +173,22 @@ class Ingest:
                 )
         return name, identifier
 
-    def _store(self, event: NewEvent, now: int) -> int | None:
-        """`Storage.add_event`, re-reading the meter if storage finds it no longer active.
+    def _store_again(self, event: NewEvent, cutoff: int) -> int | None:
+        """`Storage.add_event` after storage refused it (`MeterInactive`), with the meter fresh.
 
         The meter came from `Storage.cached_meter_by_event_name`, which may be a copy kept
-        from before another process deactivated it; such a storage refuses the write
-        (`MeterInactive`). Then the meter is read fresh: still inactive, ``archived_meter``;
-        reactivated since, the event is stored after all.
+        from before another process deactivated it. Read fresh: still inactive,
+        ``archived_meter``; reactivated since, the event is stored after all (refused again,
+        the meter is taken as inactive).
         """
         storage = self._context.storage
-        cutoff = rules.duplicate_cutoff(now)
-        for _ in range(_STORE_ATTEMPTS):
+        for _ in range(_STORE_ATTEMPTS - 1):
+            fresh = storage.get_meter_by_event_name(event.event_name)
+            rules.check_meter_accepts_events(fresh, event.event_name)
             try:
                 return storage.add_event(event, duplicate_after=cutoff)
             except MeterInactive:
-                fresh = storage.get_meter_by_event_name(event.event_name)
-                rules.check_meter_accepts_events(fresh, event.event_name)
+                pass
         rules.meter_inactive(event.meter_id, event.event_name)
 
     def _store_batch(
@@ -192,7 +196,7 @@ class Ingest:
     ) -> Sequence[int | None]:
         """`Storage.add_events`; events of meters found no longer active become their errors.
 
-        As in `_store`: storage that refused the batch (`MeterInactive`, nothing stored) names
+        As in `_store_again`: storage that refused the batch (`MeterInactive`, nothing stored) names
         the meters; each is read fresh, the events of those still inactive (or refused twice)
         turn into ``archived_meter`` outcomes and join `invalid`, and the rest is stored again.
         Each round drops a meter or counts one of its refusals, so the rounds are bounded.
@@ -228,7 +232,7 @@ class Ingest:
 
         `accepting` caches, across a batch, the meters found to accept an event name. The
         meter may be storage's kept copy (`Storage.cached_meter_by_event_name`): storage
-        refuses the write if it was deactivated since, and `_store` reads it again.
+        refuses the write if it was deactivated since, and `_store_again` reads it again.
         """
         if accepting is not None and type(event_name) is str:
             known = accepting.get(event_name)

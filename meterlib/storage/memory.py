@@ -426,6 +426,8 @@ class MemoryStorage(Storage):
         meter_id = self._meter_by_event_name.get(event_name)
         return None if meter_id is None else self._meters[meter_id]
 
+    cached_meter_by_event_name = get_meter_by_event_name  # the store itself: nothing goes stale
+
     def list_meters(
         self,
         *,
