@@ -111,10 +111,10 @@ class Ingest:
         """
         return self.create_batch(events).outcomes
 
-    def create_batch(self, events: object, *, keep_payloads: bool = True) -> Batch:
+    def create_batch(self, events: object, *, snapshot: bool = True) -> Batch:
         """`create_many`, and which items broke a rule (duplicates aside), for error reports.
 
-        Without `keep_payloads` the stored outcomes may share the callers' payload dicts
+        Without `snapshot` the stored outcomes may share the callers' payload dicts
         instead of copies: for callers that hand no outcome back (streams).
         """
         items = rules.validate_batch(events)
@@ -127,7 +127,7 @@ class Ingest:
         with context.lock:
             now = context.now()
             for index, item in enumerate(items):
-                event = common_item(item, accepting, now, snapshot=keep_payloads)
+                event = common_item(item, accepting, now, snapshot=snapshot)
                 if event is None:  # the item's first event name, or not the common shape
                     try:
                         arguments = rules.event_arguments(item, index)

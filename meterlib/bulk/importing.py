@@ -157,7 +157,7 @@ def _record(
     tally.skipped += chunk.skipped
     rejections = list(chunk.problems)
     if chunk.items:
-        outcomes, invalid = ingest.create_batch(chunk.items, keep_payloads=False)
+        outcomes, invalid = ingest.create_batch(chunk.items, snapshot=False)
         failed = [index for index, outcome in enumerate(outcomes) if type(outcome) is not NewEvent]
         tally.recorded += len(outcomes) - len(failed)
         tally.duplicates += len(failed) - len(invalid)

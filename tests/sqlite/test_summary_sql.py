@@ -199,3 +199,19 @@ def test_meter_cache_sees_another_connections_update(tmp_path: Path) -> None:
         assert first.meters.retrieve(meter_id).display_name == "Renamed"
         assert isinstance(first.storage, SQLiteStorage)
         assert first.storage.get_meter("mtr_test_missing") is None
+
+
+def test_a_warm_summary_is_one_statement(m: Metering) -> None:
+    """A repeated summary runs only its query: the meter's definition needs no freshness check."""
+    meter_id = _meter(m, "count")
+    m.record("count_None", customer="cus_1")
+    storage = m.storage
+    assert isinstance(storage, SQLiteStorage)
+    statements: list[str] = []
+    m.usage(meter_id, "cus_1", HOUR_START, NOW_S + 1)
+    storage._db.set_trace_callback(statements.append)
+    try:
+        assert m.usage(meter_id, "cus_1", HOUR_START, NOW_S + 1) == 1
+    finally:
+        storage._db.set_trace_callback(None)
+    assert len(statements) == 1, statements
