@@ -22,10 +22,10 @@ import functools
 import math
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlunsplit
 
 import psycopg
@@ -273,6 +273,31 @@ class _MeterKeys:
         self.value_key = value_key
 
 
+_R = TypeVar("_R")
+
+
+def _read(method: Callable[..., _R]) -> Callable[..., _R]:
+    """A read-only storage call, tried once more if its connection turned out broken.
+
+    After a server restart every pooled connection is broken; `_connection` replaces them
+    as soon as one fails, so the second try of a read runs on a working one. Writes are never
+    tried again here: whether a lost write landed is the caller's to find out (retrying a
+    create with its identifier is safe, see ``docs/storage.md``).
+    """
+
+    @functools.wraps(method)
+    def read(self: PostgresStorage, *args: Any, **kwargs: Any) -> _R:
+        lost = self._lost_connections
+        try:
+            return method(self, *args, **kwargs)
+        except StorageError:
+            if self._lost_connections == lost or self._closed:
+                raise
+        return method(self, *args, **kwargs)
+
+    return read
+
+
 class PostgresStorage(Storage):
     """Storage in a PostgreSQL schema, shared by every process and host that opens it.
 
@@ -296,6 +321,7 @@ class PostgresStorage(Storage):
         self, url: str | ConnectionPool[Any] = "postgresql://", *, schema: str | None = None
     ) -> None:
         self._closed = False
+        self._lost_connections = 0
         self._meter_keys: dict[str, _MeterKeys] = {}
         self._meters: dict[str, Meter] = {}
         """Meters by id as last read: their definitions (`cached_meter`); status may be stale."""
@@ -395,6 +421,9 @@ class PostgresStorage(Storage):
                 yield connection
             finally:
                 self._pool.putconn(connection)
+                if connection.broken:  # the server restarted, or the network dropped
+                    self._lost_connections += 1
+                    self._pool.check()  # the idle ones are broken too: replace them now
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection[Any]]:
@@ -515,6 +544,7 @@ class PostgresStorage(Storage):
             return self.get_meter_by_event_name(event_name)
         return meter
 
+    @_read
     def _read_meter(self, sql: str, key: str) -> Meter | None:
         """The meter one of the lookup statements finds, kept for the cached lookups."""
         with self._connection() as connection:
@@ -548,6 +578,7 @@ class PostgresStorage(Storage):
                 if meter is not None:
                     self._active.pop(meter.event_name, None)
 
+    @_read
     def list_meters(
         self,
         *,
@@ -767,6 +798,7 @@ class PostgresStorage(Storage):
                 landed.update(connection.execute(again, (released,)).fetchall())
         return landed
 
+    @_read
     def find_event(self, identifier: str) -> EventRecord | None:
         """The event holding the identifier's claim (its latest), by ``events_claims``. O(log n)."""
         with self._connection() as connection:
@@ -801,6 +833,7 @@ class PostgresStorage(Storage):
             )
             return cursor.rowcount == 1
 
+    @_read
     def scan_points(self, meter_id: str, customer: str, start: int, end: int) -> Iterable[Point]:
         """Live points in ``[start, end)`` ordered by ``(timestamp, seq)``. O(log n + k)."""
         with self._connection() as connection:
@@ -820,6 +853,7 @@ class PostgresStorage(Storage):
             for timestamp, seq, value, text in rows
         ]
 
+    @_read
     def list_events(
         self,
         *,
@@ -875,6 +909,7 @@ class PostgresStorage(Storage):
 
     # --- summaries -------------------------------------------------------------------------
 
+    @_read
     def summarize(self, query: SummaryQuery, aggregation: Aggregation[Any]) -> list[Decimal]:
         """The built-in formulas in one SQL query; others fold `scan_points` in Python.
 
@@ -929,6 +964,7 @@ class PostgresStorage(Storage):
                 },
             )
 
+    @_read
     def find_session(self, token: str) -> SessionRecord | None:
         """The session with this token, expired or not, by primary key. O(log n)."""
         with self._connection() as connection:
@@ -978,6 +1014,7 @@ class PostgresStorage(Storage):
                 ],
             )
 
+    @_read
     def list_log_events(
         self,
         *,
@@ -1022,6 +1059,7 @@ class PostgresStorage(Storage):
             page.reverse()
         return page, len(rows) > limit
 
+    @_read
     def get_log_event(self, event_id: str) -> LogRecord | None:
         """The entry with this id, from the unique index on ``id``. O(log n)."""
         with self._connection() as connection:

@@ -167,3 +167,20 @@ def test_a_create_cut_off_by_a_crash_is_safe_to_retry(cluster: Cluster) -> None:
                 break
             assert got == outcome, identifier
         assert m.usage(meter.id, "cus_1", 0, 2**37) == 2
+
+
+def test_reads_answer_at_once_after_the_server_restarts(cluster: Cluster) -> None:
+    """After a crash and restart the first read answers: the broken pool is replaced, read again."""
+    url = _url(cluster)
+    with Metering(storage=url, clock=ManualClock(CLOCK_START)) as m:
+        meter = m.meters.create(
+            display_name="Calls", event_name="calls", default_aggregation={"formula": "count"}
+        )
+        m.record("calls", customer="cus_1", identifier="before")
+        cluster.kill()
+        cluster.start()
+        assert m.usage(meter.id, "cus_1", 0, 2**37) == 1
+        assert [listed.id for listed in m.meters.list().data] == [meter.id]
+        assert m.meters.retrieve(meter.id).status == "active"
+        m.record("calls", customer="cus_1", identifier="after")  # the pool works again
+        assert m.usage(meter.id, "cus_1", 0, 2**37) == 2
