@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -26,6 +26,48 @@ from meterlib.model import (
     StatusTransitions,
     ValueSettings,
 )
+
+# --- event rows -----------------------------------------------------------------------------
+
+
+class MeterKeys:
+    """What events need of a meter, which never changes: its row number and payload keys."""
+
+    __slots__ = ("customer_key", "seq", "value_key")
+
+    def __init__(self, seq: int, customer_key: str, value_key: str) -> None:
+        self.seq = seq
+        self.customer_key = customer_key
+        self.value_key = value_key
+
+
+def payload_implied(
+    keys: MeterKeys, customer: str, value_text: str | None, payload: Mapping[str, object]
+) -> bool:
+    """Whether the meter's keys rebuild `payload` exactly, so that its JSON need not be stored.
+
+    That is ``{customer key: customer, value key: value_text}`` in this order (`value_text`
+    being ``str(value)``), or the customer alone for an event without a value. Readers rebuild
+    it the same way.
+
+    >>> keys = MeterKeys(1, "stripe_customer_id", "value")
+    >>> payload_implied(keys, "cus_1", "5", {"stripe_customer_id": "cus_1", "value": "5"})
+    True
+    >>> payload_implied(keys, "cus_1", "5", {"stripe_customer_id": "cus_1", "value": "+5"})
+    False
+    """
+    if len(payload) == 2:
+        if value_text is None:
+            return False
+        (first, given_customer), (second, given_value) = payload.items()
+        return (
+            first == keys.customer_key
+            and given_customer == customer
+            and second == keys.value_key
+            and given_value == value_text
+        )
+    return len(payload) == 1 and value_text is None and payload.get(keys.customer_key) == customer
+
 
 # --- statements both dialects run as written -------------------------------------------------
 

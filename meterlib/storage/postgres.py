@@ -36,6 +36,7 @@ from meterlib.aggregation import SMALL_COUNTS, ZERO, Aggregation, Count, Last, S
 from meterlib.errors import ConfigurationError, StorageError, describe
 from meterlib.model import Meter
 from meterlib.storage import _sql, split_storage_url
+from meterlib.storage._sql import MeterKeys, payload_implied
 from meterlib.storage.base import (
     EventRecord,
     IdempotencyRecord,
@@ -262,17 +263,6 @@ _COPY_TYPES = ("int8", "int8", "int8", "int4", "numeric", "text", "text", "text"
 """Binary ``COPY`` types of ``seq`` and then the `_EVENT_COLUMNS`."""
 
 
-class _MeterKeys:
-    """What events need of a meter, which never changes: its row number and payload keys."""
-
-    __slots__ = ("customer_key", "seq", "value_key")
-
-    def __init__(self, seq: int, customer_key: str, value_key: str) -> None:
-        self.seq = seq
-        self.customer_key = customer_key
-        self.value_key = value_key
-
-
 _R = TypeVar("_R")
 
 
@@ -322,7 +312,7 @@ class PostgresStorage(Storage):
     ) -> None:
         self._closed = False
         self._lost_connections = 0
-        self._meter_keys: dict[str, _MeterKeys] = {}
+        self._meter_keys: dict[str, MeterKeys] = {}
         self._meters: dict[str, Meter] = {}
         """Meters by id as last read: their definitions (`cached_meter`); status may be stale."""
         self._active: dict[str, Meter] = {}
@@ -559,7 +549,7 @@ class PostgresStorage(Storage):
         """Remember a meter just read or written: its definition, and by name while active."""
         with self._keys_lock:
             if seq is not None and meter.id not in self._meter_keys:
-                self._meter_keys[meter.id] = _MeterKeys(
+                self._meter_keys[meter.id] = MeterKeys(
                     seq,
                     meter.customer_mapping.event_payload_key,
                     meter.value_settings.event_payload_key,
@@ -612,7 +602,7 @@ class PostgresStorage(Storage):
             page.reverse()
         return page, len(rows) > limit
 
-    def _keys(self, connection: Connection[Any], meter_id: str) -> _MeterKeys | None:
+    def _keys(self, connection: Connection[Any], meter_id: str) -> MeterKeys | None:
         """The meter's row number and payload keys, cached: they never change."""
         keys = self._meter_keys.get(meter_id)
         if keys is None:
@@ -626,21 +616,12 @@ class PostgresStorage(Storage):
     # --- events ----------------------------------------------------------------------------
 
     @staticmethod
-    def _event_row(keys: _MeterKeys, event: NewEvent) -> tuple[object, ...]:
+    def _event_row(keys: MeterKeys, event: NewEvent) -> tuple[object, ...]:
         """``(timestamp, created, meter, value, customer, identifier, value_text, payload)``."""
         value, payload, customer = event.value, event.payload, event.customer
-        value_text = None if value is None or not _needs_text(value) else str(value)
-        implied = len(payload) <= 2 and payload.get(keys.customer_key) == customer
-        if implied and len(payload) == 2:
-            (first, _), (second, given) = payload.items()
-            implied = (
-                first == keys.customer_key
-                and second == keys.value_key
-                and value is not None
-                and given == str(value)
-            )
-        elif implied:
-            implied = value is None
+        text = None if value is None else str(value)
+        value_text = None if value is None or not _needs_text(value) else text
+        implied = payload_implied(keys, customer, text, payload)
         return (
             event.timestamp,
             event.created,
@@ -652,7 +633,7 @@ class PostgresStorage(Storage):
             None if implied else _sql.payload_json(payload),
         )
 
-    def _event_params(self, keys: _MeterKeys, event: NewEvent) -> dict[str, object]:
+    def _event_params(self, keys: MeterKeys, event: NewEvent) -> dict[str, object]:
         """`_event_row` as the named parameters of the guarded insert."""
         return dict(zip(_EVENT_COLUMNS, self._event_row(keys, event), strict=True))
 
@@ -713,7 +694,7 @@ class PostgresStorage(Storage):
             with self._connection():
                 return []
         with self._transaction() as connection:
-            keys_of: dict[str, _MeterKeys] = {}
+            keys_of: dict[str, MeterKeys] = {}
             for meter_id in {event.meter_id for event in events}:
                 keys = self._keys(connection, meter_id)
                 if keys is None:

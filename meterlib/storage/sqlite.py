@@ -37,6 +37,7 @@ from meterlib.model import (
     Meter,
 )
 from meterlib.storage import _sql, split_storage_url
+from meterlib.storage._sql import MeterKeys, payload_implied
 from meterlib.storage.base import (
     EventRecord,
     IdempotencyRecord,
@@ -264,17 +265,6 @@ def _value_text(source: str) -> str:
     )
 
 
-class _MeterKeys:
-    """What events need of a meter, which never changes: its row number and payload keys."""
-
-    __slots__ = ("customer_key", "seq", "value_key")
-
-    def __init__(self, seq: int, customer_key: str, value_key: str) -> None:
-        self.seq = seq
-        self.customer_key = customer_key
-        self.value_key = value_key
-
-
 _payload_json = _sql.payload_json
 """``json.dumps(payload)``, fast: shared with PostgreSQL (`meterlib.storage._sql`)."""
 
@@ -354,7 +344,7 @@ class SQLiteStorage(Storage):
         self._meters_by_event_name: dict[str, Meter | None] = {}
         self._meters_by_id: dict[str, Meter] = {}
         self._definitions: dict[str, Meter] = {}
-        self._meter_keys: dict[str, _MeterKeys] = {}
+        self._meter_keys: dict[str, MeterKeys] = {}
         self._cache_version: int | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -634,7 +624,7 @@ class SQLiteStorage(Storage):
     _INSERT_FREE_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     """Insert an event whose identifier is known to be free."""
 
-    def _keys(self, meter_id: str) -> _MeterKeys:
+    def _keys(self, meter_id: str) -> MeterKeys:
         """The meter's row number and payload keys, cached (they never change). Under the lock.
 
         Raises `StorageError` (``storage_failure``) for a meter the store does not hold: an
@@ -647,7 +637,7 @@ class SQLiteStorage(Storage):
             if found is None:
                 raise StorageError(f"no meter {meter_id!r}", code="storage_failure")
             meter = _meter_from_json(found[1])
-            keys = self._meter_keys[meter_id] = _MeterKeys(
+            keys = self._meter_keys[meter_id] = MeterKeys(
                 found[0],
                 meter.customer_mapping.event_payload_key,
                 meter.value_settings.event_payload_key,
@@ -655,7 +645,7 @@ class SQLiteStorage(Storage):
         return keys
 
     @staticmethod
-    def _event_columns(keys: _MeterKeys, event: NewEvent) -> tuple[object, ...]:
+    def _event_columns(keys: MeterKeys, event: NewEvent) -> tuple[object, ...]:
         """The event's nine columns, as `_INSERT_FREE_EVENT` (and `_INSERT_EVENT`) take them.
 
         ``value`` is NULL when ``units`` and ``places`` rebuild the value as written
@@ -665,17 +655,7 @@ class SQLiteStorage(Storage):
         _, _, customer, identifier, timestamp, created, value, payload = event
         text, units, places = _value_columns(value)
         kept = None if _rebuilds(text, units, places) else text
-        implied = False
-        if len(payload) == 2:
-            (first, given_customer), (second, given_value) = payload.items()
-            implied = (
-                first == keys.customer_key
-                and given_customer == customer
-                and second == keys.value_key
-                and given_value == text
-            )
-        elif len(payload) == 1:
-            implied = value is None and payload.get(keys.customer_key) == customer
+        implied = payload_implied(keys, customer, text, payload)
         return (
             keys.seq,
             customer,
@@ -819,7 +799,7 @@ class SQLiteStorage(Storage):
             (ts, seq, _stored_value(units, places, text)) for ts, seq, units, places, text in rows
         ]
 
-    def _meter_keys_or_none(self, meter_id: str) -> _MeterKeys | None:
+    def _meter_keys_or_none(self, meter_id: str) -> MeterKeys | None:
         """`_keys`, or None for a meter the store does not hold. Under the lock."""
         try:
             return self._keys(meter_id)
