@@ -287,7 +287,4 @@ def _reject_duplicates(outcomes: list[Outcome], stored: Sequence[int | None]) ->
     seqs = iter(stored)
     for index, outcome in enumerate(outcomes):
         if type(outcome) is NewEvent and next(seqs) is None:
-            try:
-                rules.duplicate_identifier(outcome.identifier)
-            except InvalidRequestError as error:
-                outcomes[index] = error
+            outcomes[index] = rules.duplicate_error(outcome.identifier)

@@ -339,7 +339,12 @@ def duplicate_cutoff(now: int) -> int:
 
 def duplicate_identifier(identifier: str) -> NoReturn:
     """``duplicate_meter_event``: the identifier was received less than 24 hours ago."""
-    fail(
+    raise duplicate_error(identifier)
+
+
+def duplicate_error(identifier: str) -> InvalidRequestError:
+    """`duplicate_identifier`'s error, not raised: for a batch's outcomes (half the cost)."""
+    return InvalidRequestError(
         f"An event already exists with identifier {identifier}",
         code="duplicate_meter_event",
         param="identifier",
