@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from meterlib.timeutil import DAY, HOUR, MINUTE, to_unix_seconds
+from meterlib.timeutil import DAY, HOUR, MINUTE
 from meterlib.validation.limits import MAX_NAME, MAX_WINDOWS, WINDOW_NAMES
 from meterlib.validation.params import enum_value, fail, require_string
 from meterlib.validation.summaries import (
     check_series_length,
     validate_customer,
     validate_summary_params,
+    validate_summary_range,
 )
 from meterlib.windows import (
     SERIES_WINDOWS,
@@ -164,20 +165,8 @@ def _too_many() -> NoReturn:
 
 
 def _range(start_time: object, end_time: object) -> tuple[int, int]:
-    """Both ends given, from 1970 on, minute-aligned, ``end_time`` after ``start_time``."""
-    bounds = []
-    for param, raw in (("start_time", start_time), ("end_time", end_time)):
-        if raw is None:
-            fail(f"missing required param: {param}", code="parameter_missing", param=param)
-        moment = to_unix_seconds(raw, param)
-        if moment < 0:
-            fail(
-                f"{param} must not be before 1970", code="parameter_invalid_timestamp", param=param
-            )
-        bounds.append(moment)
-    start, end = bounds
-    if end <= start:
-        fail("end_time must be after start_time", code="parameter_invalid_range", param="end_time")
+    """`validate_summary_range`'s range, minute-aligned."""
+    start, end = validate_summary_range(start_time, end_time)
     for param, moment in (("start_time", start), ("end_time", end)):
         if moment % MINUTE:
             fail(

@@ -25,19 +25,7 @@ def validate_summary_params(
 ) -> SummaryParams:
     """Check the range: both ends given, aligned, ordered; hour/day grouping aligned to it."""
     who = validate_customer(customer)
-    bounds = []
-    for param, raw in (("start_time", start_time), ("end_time", end_time)):
-        if raw is None:
-            fail(f"missing required param: {param}", code="parameter_missing", param=param)
-        moment = to_unix_seconds(raw, param)
-        if moment < 0:
-            fail(
-                f"{param} must not be before 1970", code="parameter_invalid_timestamp", param=param
-            )
-        bounds.append(moment)
-    start, end = bounds
-    if end <= start:
-        fail("end_time must be after start_time", code="parameter_invalid_range", param="end_time")
+    start, end = validate_summary_range(start_time, end_time)
     step = MINUTE
     grouping = None
     if value_grouping_window is not None:
@@ -57,6 +45,24 @@ def validate_summary_params(
         end_time=end,
         window=step if grouping is not None else end - start,
     )
+
+
+def validate_summary_range(start_time: object, end_time: object) -> tuple[int, int]:
+    """A summary range's ``start_time`` and ``end_time``: both given, from 1970 on, ordered."""
+    bounds = []
+    for param, raw in (("start_time", start_time), ("end_time", end_time)):
+        if raw is None:
+            fail(f"missing required param: {param}", code="parameter_missing", param=param)
+        moment = to_unix_seconds(raw, param)
+        if moment < 0:
+            fail(
+                f"{param} must not be before 1970", code="parameter_invalid_timestamp", param=param
+            )
+        bounds.append(moment)
+    start, end = bounds
+    if end <= start:
+        fail("end_time must be after start_time", code="parameter_invalid_range", param="end_time")
+    return start, end
 
 
 def validate_usage_range(start: object, end: object) -> tuple[int, int]:
