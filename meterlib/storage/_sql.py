@@ -26,6 +26,7 @@ from meterlib.model import (
     StatusTransitions,
     ValueSettings,
 )
+from meterlib.storage.base import EventRecord
 
 # --- event rows -----------------------------------------------------------------------------
 
@@ -67,6 +68,28 @@ def payload_implied(
             and given_value == value_text
         )
     return len(payload) == 1 and value_text is None and payload.get(keys.customer_key) == customer
+
+
+FIND_EVENT_COLUMNS = (
+    "SELECT e.seq, m.id, m.event_name, e.customer, e.timestamp, e.created, e.cancelled "
+    "FROM {t}events AS e JOIN {t}meters AS m ON m.seq = e.meter"
+)
+"""`find_event`'s columns; each backend adds how it finds the identifier's claiming event."""
+
+
+def event_record(identifier: str, row: tuple[Any, ...]) -> EventRecord:
+    """The `EventRecord` of a `FIND_EVENT_COLUMNS` row."""
+    seq, meter_id, event_name, customer, timestamp, created, cancelled = row
+    return EventRecord(
+        seq=seq,
+        meter_id=meter_id,
+        event_name=event_name,
+        customer=customer,
+        identifier=identifier,
+        timestamp=timestamp,
+        created=created,
+        cancelled=bool(cancelled),
+    )
 
 
 # --- statements both dialects run as written -------------------------------------------------

@@ -784,26 +784,10 @@ class PostgresStorage(Storage):
         """The event holding the identifier's claim (its latest), by ``events_claims``. O(log n)."""
         with self._connection() as connection:
             row = connection.execute(
-                self._sql(
-                    "SELECT e.seq, m.id, m.event_name, e.customer, e.timestamp, e.created, "
-                    "e.cancelled FROM {t}events AS e JOIN {t}meters AS m ON m.seq = e.meter "
-                    "WHERE e.identifier = %s AND e.claimed"
-                ),
+                self._sql(_sql.FIND_EVENT_COLUMNS + " WHERE e.identifier = %s AND e.claimed"),
                 (identifier,),
             ).fetchone()
-        if row is None:
-            return None
-        seq, meter_id, event_name, customer, timestamp, created, cancelled = row
-        return EventRecord(
-            seq=seq,
-            meter_id=meter_id,
-            event_name=event_name,
-            customer=customer,
-            identifier=identifier,
-            timestamp=timestamp,
-            created=created,
-            cancelled=cancelled,
-        )
+        return None if row is None else _sql.event_record(identifier, row)
 
     def cancel_event(self, seq: int) -> bool:
         """Flag the event cancelled unless it already is: one statement. O(log n)."""

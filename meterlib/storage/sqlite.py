@@ -265,6 +265,11 @@ def _value_text(source: str) -> str:
     )
 
 
+_FIND_EVENT = _sql.for_sqlite(
+    _sql.FIND_EVENT_COLUMNS + " WHERE e.identifier = ? ORDER BY e.seq DESC LIMIT 1"
+)
+"""The identifier's latest event (its claim), by ``events_by_identifier``."""
+
 _payload_json = _sql.payload_json
 """``json.dumps(payload)``, fast: shared with PostgreSQL (`meterlib.storage._sql`)."""
 
@@ -752,25 +757,8 @@ class SQLiteStorage(Storage):
     def find_event(self, identifier: str) -> EventRecord | None:
         """The latest event received with this identifier, by ``events_by_identifier``. O(log n)."""
         with self._connection() as db:
-            row = db.execute(
-                "SELECT e.seq, m.id, m.event_name, e.customer, e.timestamp, e.created, "
-                "e.cancelled FROM events AS e JOIN meters AS m ON m.seq = e.meter "
-                "WHERE e.identifier = ? ORDER BY e.seq DESC LIMIT 1",
-                (identifier,),
-            ).fetchone()
-        if row is None:
-            return None
-        seq, meter_id, event_name, customer, timestamp, created, cancelled = row
-        return EventRecord(
-            seq=seq,
-            meter_id=meter_id,
-            event_name=event_name,
-            customer=customer,
-            identifier=identifier,
-            timestamp=timestamp,
-            created=created,
-            cancelled=bool(cancelled),
-        )
+            row = db.execute(_FIND_EVENT, (identifier,)).fetchone()
+        return None if row is None else _sql.event_record(identifier, row)
 
     def cancel_event(self, seq: int) -> bool:
         """Flag the event cancelled unless it already is. O(log n)."""
