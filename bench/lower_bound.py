@@ -113,7 +113,7 @@ class InlinedStore:
         name_, identifier_, payload_, timestamp_, created_, livemode_, object_ = _EVENT_SETTERS
         name_(event, event_name)
         identifier_(event, identifier)
-        payload_(event, MappingProxyType(dict(payload)))
+        payload_(event, MappingProxyType(payload.copy()))
         timestamp_(event, timestamp)
         created_(event, now)
         livemode_(event, False)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import attrs
 
 from meterlib.storage import Storage
-from meterlib.timeutil import Clock, now_seconds
+from meterlib.timeutil import Clock, seconds_reader
 
 
 @attrs.frozen(kw_only=True)
@@ -26,10 +27,12 @@ class Context:
     livemode: bool
     lock: threading.RLock = attrs.field(factory=threading.RLock)
     """Serialises every call of one `Metering`, so each call is atomic within the process."""
+    now: Callable[[], int] = attrs.field(init=False, repr=False, eq=False)
+    """The clock's now in whole Unix seconds: ``context.now()``."""
 
-    def now(self) -> int:
-        """The clock's now in whole Unix seconds."""
-        return now_seconds(self.clock)
+    @now.default
+    def _read_seconds(self) -> Callable[[], int]:
+        return seconds_reader(self.clock)
 
     def object_id(self, prefix: str, entropy: str) -> str:
         """An object id: ``prefix_test_entropy`` in test mode, ``prefix_entropy`` in live mode."""

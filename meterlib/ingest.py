@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from meterlib import validation as rules
-from meterlib.aggregation import Aggregation
+from meterlib.aggregation import BUILTIN_FORMULAS, Aggregation
 from meterlib.context import Context
 from meterlib.errors import InvalidRequestError
 from meterlib.model import Meter, NewEvent
 from meterlib.storage.base import MeterInactive
-from meterlib.timeutil import now_seconds
 
 Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
 """Event names mapped to the active meter and aggregation that accept their events."""
@@ -49,6 +48,10 @@ class Ingest:
 
     def __init__(self, context: Context) -> None:
         self._context = context
+        self._kept: Accepting = {}
+        """Meters of built-in formulas found to accept events, kept between calls while
+        `Storage.meters_generation` stays `_kept_generation` (built-ins are never replaced)."""
+        self._kept_generation: int | None = None
 
     def create(
         self,
@@ -64,8 +67,16 @@ class Ingest:
         """
         context = self._context
         with context.lock:
-            now = now_seconds(context.clock)
-            meter, aggregation = self._resolve(event_name, accepting)
+            now = context.now()
+            known = None
+            if (
+                type(event_name) is str
+                and context.storage.meters_generation == self._kept_generation
+            ):
+                known = self._kept.get(event_name)
+            if known is None:
+                known = self._accepting_meter(event_name, accepting)
+            meter, aggregation = known
             event = rules.common_event(meter, payload, identifier, timestamp, now)
             if event is None:  # not the common shape: every rule, one by one
                 event = rules.validate_event(
@@ -76,7 +87,7 @@ class Ingest:
                     timestamp=timestamp,
                     now=now,
                 )
-            cutoff = rules.duplicate_cutoff(now)
+            cutoff = now - rules.IDENTIFIER_WINDOW  # an identifier received after it is taken
             try:
                 seq = context.storage.add_event(event, duplicate_after=cutoff)
             except MeterInactive:  # storage's kept copy of the meter went stale
@@ -97,7 +108,7 @@ class Ingest:
         """`create` with the payload built from the meter's own customer and value keys."""
         with self._context.lock:
             accepting: Accepting = {}
-            meter, _ = self._resolve(event_name, accepting)
+            meter, _ = self._accepting_meter(event_name, accepting)
             payload: dict[str, object] = {meter.customer_mapping.event_payload_key: customer}
             if value is not None:
                 payload[meter.value_settings.event_payload_key] = value
@@ -120,15 +131,15 @@ class Ingest:
         items = rules.validate_batch(events)
         outcomes: list[Outcome] = []
         invalid: list[int] = []
-        valid: list[NewEvent] = []
         accepting: Accepting = {}
         common_item = rules.common_item
         context = self._context
         with context.lock:
             now = context.now()
-            for index, item in enumerate(items):
-                event = common_item(item, accepting, now, snapshot=snapshot)
+            for item in items:
+                event = common_item(item, accepting, now, snapshot)
                 if event is None:  # the item's first event name, or not the common shape
+                    index = len(outcomes)
                     try:
                         arguments = rules.event_arguments(item, index)
                         event = self._validate(*arguments, now=now, accepting=accepting)
@@ -137,7 +148,7 @@ class Ingest:
                         outcomes.append(error)
                         continue
                 outcomes.append(event)
-                valid.append(event)
+            valid = _events(outcomes) if invalid else cast(list[NewEvent], outcomes)
             stored = self._store_batch(outcomes, invalid, valid, now)
         if None in stored:
             _reject_duplicates(outcomes, stored)
@@ -182,6 +193,7 @@ class Ingest:
         the meter is taken as inactive).
         """
         storage = self._context.storage
+        self._kept.pop(event.event_name, None)
         for _ in range(_STORE_ATTEMPTS - 1):
             fresh = storage.get_meter_by_event_name(event.event_name)
             rules.check_meter_accepts_events(fresh, event.event_name)
@@ -202,7 +214,7 @@ class Ingest:
         Each round drops a meter or counts one of its refusals, so the rounds are bounded.
         """
         storage = self._context.storage
-        cutoff = rules.duplicate_cutoff(now)
+        cutoff = now - rules.IDENTIFIER_WINDOW
         refusals: Counter[str] = Counter()
         while True:
             try:
@@ -225,7 +237,22 @@ class Ingest:
                             outcomes[index] = error
                             invalid.append(index)
                 invalid.sort()
-                valid = [outcome for outcome in outcomes if type(outcome) is NewEvent]
+                valid = _events(outcomes)
+
+    def _accepting_meter(
+        self, event_name: object, accepting: Accepting | None
+    ) -> tuple[Meter, Aggregation[Any]]:
+        """`_resolve`, through the meters kept between calls while storage's stay unchanged."""
+        generation = self._context.storage.meters_generation
+        if generation != self._kept_generation:
+            self._kept, self._kept_generation = {}, generation
+        known = self._kept.get(event_name) if type(event_name) is str else None
+        if known is None:
+            known = self._resolve(event_name, accepting)
+            meter = known[0]
+            if generation is not None and meter.default_aggregation.formula in BUILTIN_FORMULAS:
+                self._kept[meter.event_name] = known
+        return known
 
     def _resolve(self, event_name: object, accepting: Accepting | None) -> tuple[Meter, Any]:
         """The active meter (and its aggregation) that accepts `event_name`, or its rule's error.
@@ -280,6 +307,11 @@ _STORE_ATTEMPTS = 2
 def _accepts(meter: Meter | None) -> bool:
     """Whether `meter` (read fresh) exists and is active."""
     return meter is not None and meter.status == "active"
+
+
+def _events(outcomes: list[Outcome]) -> list[NewEvent]:
+    """The outcomes that are events, in order."""
+    return [outcome for outcome in outcomes if type(outcome) is NewEvent]
 
 
 def _reject_duplicates(outcomes: list[Outcome], stored: Sequence[int | None]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import NoReturn, Protocol, runtime_checkable
 
@@ -138,6 +140,17 @@ def now_seconds(clock: Clock) -> int:
     if type(clock) is ManualClock or type(clock) is SystemClock:
         return clock.unix_seconds()
     return to_unix_seconds(clock.now(), "clock")
+
+
+def seconds_reader(clock: Clock) -> Callable[[], int]:
+    """`now_seconds` of `clock` as a function of no arguments, for hot paths: one call.
+
+    >>> seconds_reader(ManualClock(1773144000))()
+    1773144000
+    """
+    if type(clock) is ManualClock or type(clock) is SystemClock:
+        return clock.unix_seconds
+    return functools.partial(now_seconds, clock)
 
 
 def to_unix_seconds(value: object, param: str) -> int:

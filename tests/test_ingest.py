@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from meterlib import InvalidRequestError, ManualClock, Metering
+from meterlib import InvalidRequestError, ManualClock, Meter, Metering
 from meterlib.aggregation import register_aggregation, unregister_aggregation
+from meterlib.storage.memory import MemoryStorage
 from tests.formulas import Maximum
 
 NOW = 1_750_000_000
@@ -79,6 +80,51 @@ def test_a_meter_changed_by_another_instance_is_judged_again(tmp_path: Path, cha
     finally:
         writer.close()
         other.close()
+
+
+def test_a_meter_changed_through_a_shared_memory_store_is_judged_again() -> None:
+    """Two instances on one MemoryStorage: a meter one deactivates refuses the other's events."""
+    storage = MemoryStorage()
+    clock = ManualClock(NOW)
+    writer, other = Metering(storage=storage, clock=clock), Metering(storage=storage, clock=clock)
+    meter = writer.meters.create(
+        display_name="API", event_name="api", default_aggregation={"formula": "count"}
+    )
+
+    def create() -> object:
+        return writer.meter_events.create(event_name="api", payload={"stripe_customer_id": "c"})
+
+    assert code_of(create) is None
+    other.meters.deactivate(meter.id)
+    assert code_of(create) == "archived_meter"
+    other.meters.reactivate(meter.id)
+    assert code_of(create) is None
+    assert writer.usage(meter.id, "c", NOW - 60, NOW + 60) == 2
+
+
+class CountingLookups(MemoryStorage):
+    """A memory store that counts the ingest's meter lookups."""
+
+    lookups = 0
+
+    def cached_meter_by_event_name(self, event_name: str) -> Meter | None:
+        self.lookups += 1
+        return super().cached_meter_by_event_name(event_name)
+
+
+def test_a_meter_found_is_kept_until_a_meter_changes() -> None:
+    """Per-event creates look a built-in formula's meter up once, and again after a meter change."""
+    storage = CountingLookups()
+    m = Metering(storage=storage, clock=ManualClock(NOW))
+    meter = m.meters.create(
+        display_name="API", event_name="api", default_aggregation={"formula": "count"}
+    )
+    for _ in range(3):
+        m.meter_events.create(event_name="api", payload={"stripe_customer_id": "c"})
+    assert storage.lookups == 1
+    m.meters.update(meter.id, display_name="Renamed")
+    m.meter_events.create(event_name="api", payload={"stripe_customer_id": "c"})
+    assert storage.lookups == 2
 
 
 def test_results_keep_the_payload_as_it_was_sent() -> None:

@@ -189,6 +189,14 @@ class Storage(abc.ABC):
     `replace_meter` take them), so no failure leaves a changed meter without its entry.
     """
 
+    meters_generation: int | None = None
+    """A number that changes whenever a meter stored here changes, or None (this default).
+
+    A backend that alone changes its meters (an in-process store) counts its `replace_meter`
+    calls here, so the ingest keeps the meters it found between calls until the count moves.
+    With None, the ingest asks `cached_meter_by_event_name` on every call.
+    """
+
     # --- meters ---------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -101,7 +101,7 @@ class _Stream:
     out of order or is cancelled.
     """
 
-    __slots__ = ("customer", "keys", "meter_id", "rollup", "survivors", "values", "window")
+    __slots__ = ("customer", "keys", "meter_id", "rollup", "survivors", "tail", "values", "window")
 
     def __init__(
         self, meter_id: str, customer: str, window: int | None, values: list[Decimal | None]
@@ -113,10 +113,25 @@ class _Stream:
         self.values = values  # the store's value column, indexed by seq
         self.rollup: _Rollup | None = None
         self.survivors: dict[int, int] = {}
+        self.tail: list[int] | None = None
+        """The keys list while a key later than its last one may simply be appended: keys in
+        time order, no event time window to pick survivors in, no rollup to fold into."""
+        self._set_tail()
+
+    def _set_tail(self) -> None:
+        keys = self.keys
+        plain = type(keys) is list and self.window is None and self.rollup is None
+        self.tail = keys if plain else None
+
+    def set_rollup(self, rollup: _Rollup | None) -> None:
+        """Keep (or drop, with None) the rollup that `add` must fold later events into."""
+        self.rollup = rollup
+        self._set_tail()
 
     def _sorted(self) -> SortedList:
         if type(self.keys) is list:
             self.keys = SortedList(self.keys)
+            self.tail = None
         return self.keys
 
     def add(self, key: int) -> None:
@@ -240,7 +255,8 @@ class _Stream:
         """
         rollup = self.rollup
         if rollup is None or rollup.aggregation is not aggregation:
-            rollup = self.rollup = _Rollup(aggregation)
+            rollup = _Rollup(aggregation)
+            self.set_rollup(rollup)
         initial, result = rollup.initial, aggregation.result
         runs = self._hour_runs(rollup, start, start + step * count)
         if step == HOUR:  # one result call per hour, the rest in C
@@ -331,12 +347,15 @@ class MemoryStorage(Storage):
     log holds.
     """
 
+    meters_generation: int  # only this object changes its meters
+
     def __init__(self, url: str = "memory://") -> None:
         self._rollup_days_max = _rollup_days_option(url)
         # streams with rollups, least recently read first, each with its days when last read
         self._rollup_days: OrderedDict[_Stream, int] = OrderedDict()
         self._rollup_days_total = 0
         self._meters: dict[str, Meter] = {}
+        self.meters_generation = 0  # only this object changes its meters
         self._meter_order: list[str] = []  # ids, oldest first
         self._meter_position: dict[str, int] = {}  # id -> its index in _meter_order
         # status -> the _meter_order indexes of the meters of that status
@@ -411,6 +430,7 @@ class MemoryStorage(Storage):
     def _set_meter(self, meter: Meter) -> None:
         """Overwrite the stored meter with the same id, moving it between status lists."""
         old_status = self._meters[meter.id].status
+        self.meters_generation += 1
         if meter.status != old_status:
             position = self._meter_position[meter.id]
             self._meter_positions_of.setdefault(meter.status, SortedList()).add(position)
@@ -486,29 +506,27 @@ class MemoryStorage(Storage):
         previous = by_identifier.get(identifier)
         if previous is not None and self._created[previous & _SEQ_MASK] > duplicate_after:
             return None
-        if len(values) >= _MAX_EVENTS:
-            raise StorageError(
-                f"the memory store holds at most {_MAX_EVENTS} events", code="storage_full"
-            )
         customers = self._streams.get(meter_id)
         stream = None if customers is None else customers.get(customer)
         seq = len(values)
+        if stream is None or seq >= _MAX_EVENTS:  # the batch path's checks and undo, rarely
+            return self.add_events((event,), duplicate_after=duplicate_after)[0]
         key = timestamp << _SEQ_BITS | seq
-        new_streams: list[_Stream] = []
         try:
             self._created.append(created)  # the int64 column first: it refuses what won't fit
             values.append(value)
             self._keys.append(key)
             self._identifiers.append(identifier)
-            if stream is None:
-                stream = self._new_stream(meter_id, customer)
-                new_streams.append(stream)
             self._stream_of.append(stream)
             by_identifier[identifier] = key
-            stream.add(key)
+            tail = stream.tail
+            if tail and key > tail[-1]:  # `_Stream.add` of a latest key, without the call
+                tail.append(key)
+            else:
+                stream.add(key)
         except BaseException:
             replaced = [] if previous is None else [(identifier, previous)]
-            self._undo_events(seq, [identifier], replaced, new_streams)
+            self._undo_events(seq, [identifier], replaced, [])
             raise
         return seq
 
@@ -553,7 +571,11 @@ class MemoryStorage(Storage):
                     new_streams.append(stream)
                 stream_of.append(stream)
                 by_identifier[identifier] = key
-                stream.add(key)
+                tail = stream.tail
+                if tail and key > tail[-1]:  # as in `add_event`
+                    tail.append(key)
+                else:
+                    stream.add(key)
                 results.append(seq)
         except BaseException:
             tried = [event.identifier for event in events[: len(results) + 1]]
@@ -641,7 +663,7 @@ class MemoryStorage(Storage):
         while self._rollup_days_total > self._rollup_days_max:
             dropped, days = kept.popitem(last=False)
             self._rollup_days_total -= days
-            dropped.rollup = None
+            dropped.set_rollup(None)
 
     def _find_stream(self, meter_id: str, customer: str) -> _Stream | None:
         customers = self._streams.get(meter_id)

@@ -14,7 +14,6 @@ from meterlib.model import Meter, NewEvent
 from meterlib.timeutil import to_unix_seconds
 from meterlib.validation.limits import (
     FUTURE_LIMIT,
-    IDENTIFIER_WINDOW,
     MAX_BATCH,
     MAX_NAME,
     MAX_PAYLOAD_ENTRIES,
@@ -286,7 +285,7 @@ def common_event(
             timestamp,
             now,
             value,
-            dict(payload) if snapshot else payload,
+            payload.copy() if snapshot else payload,
         ),
     )  # NewEvent(...) without the named tuple's Python-level __new__
     return event
@@ -296,7 +295,6 @@ def common_item(
     item: object,
     accepting: Mapping[str, tuple[Meter, object]],
     now: int,
-    *,
     snapshot: bool = True,
 ) -> NewEvent | None:
     """A batch item's event, if `accepting` has its meter and `common_event` accepts it.
@@ -330,11 +328,6 @@ def check_event_timestamp(timestamp: int, now: int) -> None:
             code="timestamp_in_future",
             param="timestamp",
         )
-
-
-def duplicate_cutoff(now: int) -> int:
-    """An identifier received strictly after this moment is still taken."""
-    return now - IDENTIFIER_WINDOW
 
 
 def duplicate_identifier(identifier: str) -> NoReturn:
