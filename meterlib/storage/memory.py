@@ -548,14 +548,14 @@ class MemoryStorage(Storage):
         stored = len(values)
         replaced: list[tuple[str, int]] = []  # reused identifiers, with what they pointed at
         new_streams: list[_Stream] = []
-        results: list[int | None] = []
+        duplicates: list[int] = []  # the events' indexes in `events`
         try:
             for meter_id, _, customer, identifier, timestamp, created, value, _ in events:
                 # each event's reads and arithmetic first, then its writes, the int64 column first
                 previous = by_identifier.get(identifier)
                 if previous is not None:
                     if created_column[previous & _SEQ_MASK] > duplicate_after:
-                        results.append(None)
+                        duplicates.append(len(values) - stored + len(duplicates))
                         continue
                     replaced.append((identifier, previous))
                 customers = streams.get(meter_id)
@@ -576,12 +576,14 @@ class MemoryStorage(Storage):
                     tail.append(key)
                 else:
                     stream.add(key)
-                results.append(seq)
         except BaseException:
-            tried = [event.identifier for event in events[: len(results) + 1]]
-            self._undo_events(stored, tried, replaced, new_streams)
+            self._undo_events(stored, [event.identifier for event in events], replaced, new_streams)
             raise
-        return results
+        seqs = range(stored, len(values))
+        if not duplicates:
+            return list(seqs)
+        taken, stored_seqs = set(duplicates), iter(seqs)
+        return [None if index in taken else next(stored_seqs) for index in range(len(events))]
 
     def _undo_events(
         self,
