@@ -262,3 +262,14 @@ def test_hot_path_constructors_equal_the_classes_own() -> None:
     )
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         event.identifier = "other"  # type: ignore[misc]
+
+
+def test_window_summary_ids_keep_the_prefix_as_written() -> None:
+    """A summary id is the prefix verbatim (even a ``%`` in it) and the start in lowercase hex."""
+    summaries = window_summaries("a%x%%_", "mtr_1", 2**40, 4096, [Decimal(1)] * 3, livemode=True)
+    assert [summary.id for summary in summaries] == [
+        f"a%x%%_{2**40 + offset:x}" for offset in (0, 4096, 8192)
+    ]
+    assert [(summary.start_time, summary.end_time) for summary in summaries] == [
+        (2**40 + offset, 2**40 + offset + 4096) for offset in (0, 4096, 8192)
+    ]

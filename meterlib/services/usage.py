@@ -63,4 +63,8 @@ def usage_series(
                 ),
                 aggregation,
             )
+    if len(query.runs) == 1:  # UTC hours or days: the starts straight from a range, no list
+        (run,) = query.runs
+        starts = range(run.start, run.start + run.count * run.step, run.step)
+        return list(zip(starts, values, strict=True))
     return list(zip(query.starts, values, strict=True))

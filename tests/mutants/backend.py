@@ -472,10 +472,22 @@ SQLITE_SINGLE_WINDOW_BY_RANGE = (
     "        single = size == step and low == start\n",
     "        single = size == step\n",
 )
+_EVERY_ROW = "{source.replace('cancelled = 0', 'cancelled IN (0, 1)')}"
 SQLITE_COUNT_COUNTS_CANCELLED = (
-    '        "count": f"SELECT {bucket}, COUNT(*) {source} GROUP BY bucket",\n',
-    '        "count": f"SELECT {bucket}, COUNT(*) '
-    "{source.replace('cancelled = 0', 'cancelled IN (0, 1)')} GROUP BY bucket\",\n",
+    (  # a count of several windows, folded in Python
+        '        columns = {"count": "", "sum": ", units, places"}[formula]\n',
+        '        columns = {"count": "", "sum": ", units, places"}[formula]\n'
+        '        if formula == "count":\n'
+        '            source = source.replace("cancelled = 0", "cancelled IN (0, 1)")\n',
+    ),
+    (  # a whole range
+        '            "count": f"SELECT 0, COUNT(*) {source}",\n',
+        f'            "count": f"SELECT 0, COUNT(*) {_EVERY_ROW}",\n',
+    ),
+    (  # several windows past the fold's limit
+        '        "count": f"SELECT {bucket}, COUNT(*) {source} GROUP BY bucket",\n',
+        f'        "count": f"SELECT {{bucket}}, COUNT(*) {_EVERY_ROW} GROUP BY bucket",\n',
+    ),
 )
 
 
@@ -567,7 +579,7 @@ BACKEND_MUTANTS: list[Mutant] = [
     _source_mutant(
         "sqlite_count_counts_cancelled",
         "SQLite: count's query reads cancelled events too",
-        lambda: sqlite_mutant(SQLITE_COUNT_COUNTS_CANCELLED),
+        lambda: sqlite_mutant(*SQLITE_COUNT_COUNTS_CANCELLED),
         sample=True,
     ),
 ]

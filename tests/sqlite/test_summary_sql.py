@@ -15,7 +15,6 @@ from meterlib import ManualClock, Metering, Storage
 from meterlib.aggregation import SMALL_COUNTS, get_aggregation
 from meterlib.storage import SummaryQuery
 from meterlib.storage.sqlite import SQLiteStorage
-from meterlib.timeutil import WINDOW_SECONDS
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 NOW_S = int(NOW.timestamp())
@@ -154,33 +153,197 @@ def test_pre_aggregated_survivors(
     _both(m, meter_id, start, step, count)
 
 
-@pytest.mark.parametrize("formula", ["sum", "count", "last"])
-@pytest.mark.parametrize("window", [None, "hour"])
-@pytest.mark.parametrize(("start", "step"), [(HOUR_START, HOUR), (HOUR_START + 600, 600)])
-def test_summary_queries_search_the_live_index(
-    formula: str, window: str | None, start: int, step: int
-) -> None:
-    """Every summary query seeks the partial index of live events; none scans the table."""
-    size = None if window is None else WINDOW_SECONDS[window]
-    single = size == step and start % step == 0
-    query = sqlite_module._summary_sql(formula, size, single=single)
+def _shapes() -> Iterator[tuple[str, int | None, str]]:
+    """Every (formula, pre-aggregation window, shape) the summary queries come in."""
+    for formula in ("sum", "count", "last"):
+        for size in (None, HOUR):
+            for shape in ("grouped", "whole", "fold", "single"):
+                if (shape == "fold" and formula == "last") or (shape == "single" and not size):
+                    continue
+                yield formula, size, shape
+
+
+def _migrated() -> sqlite3.Connection:
+    """An empty in-memory database holding the latest schema."""
     db = sqlite3.connect(":memory:")
     for script in sqlite_module.MIGRATIONS:
         for statement in sqlite_module._statements(script):
             db.execute(statement)
-    params = {
-        "meter": 1,
-        "customer": "c",
-        "low": start,
-        "high": start + step,
-        "start": start,
-        "end": start + step,
-        "step": step,
-        "key": 1,
-    }
-    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {query}", params)]
+    return db
+
+
+_PARAMS = {
+    "meter": 1,
+    "customer": "c",
+    "low": HOUR_START,
+    "high": HOUR_START + HOUR,
+    "start": HOUR_START,
+    "end": HOUR_START + HOUR,
+    "step": HOUR,
+    "key": 1,
+    "limit": sqlite_module.FOLD_LIMIT,
+}
+
+
+@pytest.mark.parametrize(("formula", "size", "shape"), list(_shapes()))
+def test_summary_queries_search_the_live_index(formula: str, size: int | None, shape: str) -> None:
+    """Every summary query seeks the partial index of live events; none scans the table."""
+    query = sqlite_module._summary_sql(formula, size, shape)
+    plan = [row[3] for row in _migrated().execute(f"EXPLAIN QUERY PLAN {query}", _PARAMS)]
     assert any("USING INDEX events_live" in line for line in plan), plan
     assert not any(line.startswith("SCAN events") or "SCAN e" in line for line in plan), plan
+
+
+@pytest.mark.parametrize(("formula", "size", "shape"), list(_shapes()))
+def test_folded_and_whole_range_queries_sort_nothing_by_window(
+    formula: str, size: int | None, shape: str
+) -> None:
+    """Only a grouped query sorts by window: a fold or a whole range has no GROUP BY b-tree."""
+    query = sqlite_module._summary_sql(formula, size, shape)
+    plan = [row[3] for row in _migrated().execute(f"EXPLAIN QUERY PLAN {query}", _PARAMS)]
+    sorts = sum("TEMP B-TREE" in line for line in plan)
+    survivors = 0 if size is None else 1  # pre-aggregation groups its own windows first
+    expected = {"grouped": survivors + 1, "whole": survivors, "fold": survivors}
+    if shape in expected:
+        assert sorts == expected[shape], plan
+
+
+@pytest.mark.parametrize("formula", ["count", "sum"])
+@pytest.mark.parametrize("window", [None, "hour"])
+def test_folds_read_the_range_in_one_row(m: Metering, formula: str, window: str | None) -> None:
+    """A count or sum of several windows fetches one row: the folded lists of its events."""
+    meter_id = _meter(m, formula, window)
+    _record(m, meter_id, (10, "1.50"), (20, "2.00"), (HOUR + 5, "0.25"), (3 * HOUR, "-1.00"))
+    storage = m.storage
+    assert isinstance(storage, SQLiteStorage)
+    statements: list[str] = []
+    storage._db.set_trace_callback(statements.append)
+    try:
+        values = _both(m, meter_id, HOUR_START - HOUR, HOUR // 2, 12)
+    finally:
+        storage._db.set_trace_callback(None)
+    assert len(values) == 12
+    folds = [sql for sql in statements if "group_concat" in sql]
+    assert len(folds) == 1, statements
+    assert not any("GROUP BY bucket" in sql for sql in statements), statements
+
+
+@pytest.mark.parametrize("formula", ["count", "sum"])
+def test_a_fold_runs_fewer_sqlite_steps_than_grouping_by_window(m: Metering, formula: str) -> None:
+    """720 hourly windows of 2,000 events: the fold runs a quarter fewer VM steps than GROUP BY."""
+    _meter(m, formula)
+    m.meter_events.create_many(
+        [
+            {
+                "event_name": f"{formula}_None",
+                "payload": {"stripe_customer_id": "c", "value": "1.25"},
+                "timestamp": NOW_S - 29 * DAY + index * 1_237,
+            }
+            for index in range(2_000)
+        ]
+    )
+    storage = m.storage
+    assert isinstance(storage, SQLiteStorage)
+    start = NOW_S - NOW_S % DAY - 29 * DAY
+    params = {**_PARAMS, "low": start, "start": start, "high": start + 720 * HOUR}
+    params["end"] = params["high"]
+
+    def steps(shape: str) -> int:
+        counted = 0
+
+        def count() -> int:
+            nonlocal counted
+            counted += 1
+            return 0
+
+        storage._db.set_progress_handler(count, 1)
+        try:
+            rows = storage._db.execute(
+                sqlite_module._summary_sql(formula, None, shape), params
+            ).fetchall()
+        finally:
+            storage._db.set_progress_handler(None, 1)
+        assert rows
+        return counted
+
+    folded, grouped = steps("fold"), steps("grouped")
+    assert 4 * folded < 3 * grouped, (folded, grouped)  # measured: 0.59x (count), 0.73x (sum)
+
+
+@pytest.mark.parametrize("formula", ["count", "sum"])
+def test_a_range_past_the_fold_limit_is_grouped_in_sql(
+    m: Metering, formula: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range holding FOLD_LIMIT events or more gets the GROUP BY query: the same answer."""
+    meter_id = _meter(m, formula)
+    _record(m, meter_id, *[(60 * index, f"{index}.5") for index in range(9)])
+    monkeypatch.setattr(sqlite_module, "FOLD_LIMIT", 4)
+    storage = m.storage
+    assert isinstance(storage, SQLiteStorage)
+    statements: list[str] = []
+    storage._db.set_trace_callback(statements.append)
+    try:
+        values = _both(m, meter_id, HOUR_START, 300, 3)
+    finally:
+        storage._db.set_trace_callback(None)
+    assert values == (["5", "4"] if formula == "count" else ["12.5", "28.0"]) + ["0"]
+    assert any("GROUP BY bucket" in sql for sql in statements), statements
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([(10, "1.5"), (HOUR + 10, "2"), (HOUR + 20, "3")], ["1.5", "5", "0"]),
+        ([(10, "1.50"), (20, "0.5"), (HOUR + 10, "7")], ["2.00", "7", "0"]),
+        ([(10, "1E+2"), (HOUR + 10, "0.001")], ["100", "0.001", "0"]),
+        ([(10, "0.00"), (HOUR + 10, "1.0000000")], ["0.00", "1.0000000", "0"]),
+    ],
+)
+def test_sums_of_mixed_decimals_are_grouped_in_sql(
+    m: Metering, values: list[tuple[int, str]], expected: list[str]
+) -> None:
+    """Values of different decimals give each window its own exponent: the GROUP BY query."""
+    meter_id = _meter(m, "sum")
+    _record(m, meter_id, *values)
+    storage = m.storage
+    assert isinstance(storage, SQLiteStorage)
+    statements: list[str] = []
+    storage._db.set_trace_callback(statements.append)
+    try:
+        assert _both(m, meter_id, HOUR_START, HOUR, 3) == expected
+    finally:
+        storage._db.set_trace_callback(None)
+    assert any("GROUP BY bucket" in sql for sql in statements), statements
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([(10, "1.50"), (20, "2.25"), (HOUR + 10, "-3.00")], ["3.75", "-3.00", "0"]),
+        ([(10, "0.00"), (HOUR + 10, "0.00"), (HOUR + 20, "1.00")], ["0.00", "1.00", "0"]),
+        ([(10, "9000000000000"), (20, "9000000000000")], ["18000000000000", "0", "0"]),
+        ([(10, "1E+2"), (HOUR + 10, "2E+2")], ["100", "200", "0"]),
+        ([(10, "1.0000000"), (HOUR + 10, "2.0000000")], ["1.0000000", "2.0000000", "0"]),
+        ([(10, "0.1234567"), (HOUR + 10, "1.7654321")], ["0.1234567", "1.7654321", "0"]),
+    ],
+)
+def test_folded_sums_keep_pythons_exponent(
+    m: Metering, values: list[tuple[int, str]], expected: list[str]
+) -> None:
+    """A sum folded in Python is exactly Python's, past 2**63 units too, or Python computes it."""
+    meter_id = _meter(m, "sum")
+    _record(m, meter_id, *values)
+    assert _both(m, meter_id, HOUR_START, HOUR, 3) == expected
+
+
+@pytest.mark.parametrize("formula", ["sum", "count", "last"])
+@pytest.mark.parametrize("window", [None, "hour"])
+def test_whole_range_of_no_events_is_zero(m: Metering, formula: str, window: str | None) -> None:
+    """A one-window summary of an empty range is 0, like a window without events."""
+    meter_id = _meter(m, formula, window)
+    _record(m, meter_id, (10, "4"))
+    assert _both(m, meter_id, HOUR_START + 2 * HOUR, 3 * HOUR, 1) == ["0"]
+    assert _both(m, meter_id, HOUR_START, 3 * HOUR, 1) == ["1" if formula == "count" else "4"]
 
 
 def test_meter_cache_sees_another_connections_update(tmp_path: Path) -> None:

@@ -1,0 +1,143 @@
+"""PostgreSQL connection reuse: the last connection kept back for the next call, round trips."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from psycopg import pq
+from psycopg_pool import ConnectionPool
+
+import meterlib.storage.postgres as postgres_module
+from meterlib import ManualClock, Metering
+from meterlib.storage.postgres import PostgresStorage
+from tests.postgres.server import with_options
+
+START = datetime(2026, 3, 10, 12, tzinfo=UTC)
+NOW = int(START.timestamp())
+HOUR = 3_600
+pytestmark = pytest.mark.postgres
+
+
+def _store(url: str, pool_size: int, **options: str) -> tuple[Metering, PostgresStorage, str]:
+    """A `Metering` with a pool of `pool_size`, its storage and a ``sum`` meter with events."""
+    m = Metering(
+        storage=with_options(url, pool_size=str(pool_size), **options), clock=ManualClock(START)
+    )
+    meter_id = m.meters.create(
+        display_name="Calls", event_name="calls", default_aggregation={"formula": "sum"}
+    ).id
+    for offset in range(3):
+        m.record("calls", customer="cus_1", value="1.5", timestamp=NOW - offset * HOUR)
+    storage = m.storage
+    assert isinstance(storage, PostgresStorage)
+    return m, storage, meter_id
+
+
+def _round_trips(storage: PostgresStorage, work: object) -> int:
+    """How many round trips (``Sync`` messages) `work()` sends on the kept connection."""
+    connection, since = storage._take()
+    storage._give_back(connection, since)
+    assert storage._spare == (connection, since)
+    with tempfile.TemporaryFile("w+") as trace:
+        connection.pgconn.trace(trace.fileno())
+        connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            work()  # type: ignore[operator]
+        finally:
+            connection.pgconn.untrace()
+        trace.seek(0)
+        return sum(line.startswith("F") and line.rstrip().endswith("Sync") for line in trace)
+
+
+def test_a_lone_caller_meets_one_server_process(url: str) -> None:
+    """Calls one after another get the same connection back, not the pool's idlest one."""
+    m, storage, meter_id = _store(url, pool_size=3)
+    with m:
+        pids = set()
+        for _ in range(5):
+            assert m.usage(meter_id, "cus_1", 0, 2**37) == 4.5
+            with storage._connection() as connection:
+                pids.add(connection.info.backend_pid)
+        assert len(pids) == 1
+
+
+def test_a_caller_waiting_for_the_pool_gets_the_connection_back(url: str) -> None:
+    """With every connection out, the one returned goes to the waiting call, never kept back."""
+    m, storage, _ = _store(url, pool_size=1, timeout="5")
+    with m:
+        errors: list[BaseException] = []
+
+        def find() -> None:
+            try:
+                storage.find_event("none")
+            except BaseException as error:  # reported by the assertion below
+                errors.append(error)
+
+        with storage._connection():
+            waiting = threading.Thread(target=find)
+            waiting.start()
+            deadline = time.monotonic() + 10
+            while storage._busy < 2 and time.monotonic() < deadline:
+                pass  # until the other call is under way (waiting for the pool)
+        waiting.join(timeout=20)
+        assert not waiting.is_alive()
+        assert errors == []
+
+
+def test_a_pool_lent_by_the_application_gets_every_connection_back(url: str, schema: str) -> None:
+    """No connection of a pool passed in is kept back: the application may need them all."""
+    conninfo = url.split("?", maxsplit=1)[0]
+    with ConnectionPool(conninfo, min_size=2, max_size=2, kwargs={"autocommit": True}) as pool:
+        pool.wait()
+        with Metering(storage=PostgresStorage(pool, schema=schema), clock=ManualClock(START)) as m:
+            meter_id = m.meters.create(
+                display_name="Calls", event_name="calls", default_aggregation={"formula": "sum"}
+            ).id
+            m.record("calls", customer="cus_1", value="2")
+            assert m.usage(meter_id, "cus_1", 0, 2**37) == 2
+            assert pool.get_stats()["pool_available"] == 2
+
+
+def test_a_connection_out_past_the_spare_time_goes_back_to_the_pool(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept connection returns to the pool after SPARE_SECONDS, for its lifetime checks."""
+    m, storage, meter_id = _store(url, pool_size=2)
+    with m:
+        monkeypatch.setattr(postgres_module, "SPARE_SECONDS", 0.0)
+        m.usage(meter_id, "cus_1", 0, 2**37)
+        assert storage._spare is None
+        assert storage._pool.get_stats()["pool_available"] == 2
+
+
+def test_close_closes_the_kept_connection(url: str) -> None:
+    """Closing the store hands the kept connection back to the pool, which closes it."""
+    m, storage, meter_id = _store(url, pool_size=2)
+    m.usage(meter_id, "cus_1", 0, 2**37)
+    assert storage._spare is not None
+    spare, _ = storage._spare
+    m.close()
+    assert spare.closed
+    assert storage._spare is None
+
+
+def test_a_summary_is_one_round_trip_even_on_a_new_connection(url: str) -> None:
+    """No separate Parse round trip: cold, the meter and the summary take one each; warm, one."""
+    _, _, meter_id = _store(url, pool_size=1)
+    with Metering(storage=with_options(url, pool_size="1"), clock=ManualClock(START)) as m:
+        storage = m.storage
+        assert isinstance(storage, PostgresStorage)
+
+        def series() -> None:
+            m.usage_series(
+                meter_id, "cus_1", NOW - 2 * HOUR, NOW + HOUR, value_grouping_window="hour"
+            )
+
+        assert _round_trips(storage, series) == 2  # the meter's definition, then the summary
+        for _ in range(6):  # psycopg prepares the statement at its fifth run
+            assert _round_trips(storage, series) <= 2
+        assert _round_trips(storage, series) == 1
