@@ -17,7 +17,7 @@ from meterlib.bulk.report import ImportReport
 from meterlib.context import Context
 from meterlib.errors import ConfigurationError, describe
 from meterlib.ingest import Ingest
-from meterlib.model import MeterEvent, accepted_event
+from meterlib.model import MeterEvent, UsageSeries, accepted_event
 from meterlib.services import usage
 from meterlib.services.event_log import EventLog
 from meterlib.services.events import MeterEventAdjustments, MeterEvents
@@ -142,12 +142,13 @@ class Metering:
         *,
         value_grouping_window: str | None = None,
         timezone: str | ZoneInfo | None = None,
-    ) -> list[tuple[int, Decimal]]:
-        """Every window's value in one call: ``(window_start, value)`` pairs for a chart.
+    ) -> UsageSeries:
+        """Every window's value in one call: a `UsageSeries` of ``(window_start, value)`` pairs.
 
         The same windows and values ``meters.list_event_summaries`` pages through, with the same
         rules and errors, without summary objects or pages: 720 hourly values cost about what a
-        single page of summaries does.
+        single page of summaries does. The series reads as a list of pairs (and equals one);
+        its ``starts`` and ``values`` are the two columns, for a chart.
 
         Beyond Stripe's summaries, as its meter usage analytics groups: `value_grouping_window`
         may also be ``"week"`` (ISO weeks, from Monday) or ``"month"``, and `timezone` (an IANA

@@ -258,13 +258,13 @@ def usage_frame(  # noqa: PLR0917 -- the issue's signature: window and customers
         series = m.usage_series(
             meter_id, customer, start, end, value_grouping_window=window, timezone=zone
         )
-        starts = [moment for moment, _ in series]
-        columns[customer] = _values([value for _, value in series], as_float).to_numpy()
+        starts = list(series.starts)
+        columns[customer] = _values(series.values, as_float).to_numpy()
     if starts is None:  # no customer: the windows still index the frame
         series = m.usage_series(
             meter_id, "_", start, end, value_grouping_window=window, timezone=zone
         )
-        starts = [moment for moment, _ in series]
+        starts = list(series.starts)
     frame = pd.DataFrame(columns, index=times(starts, zone).rename("start"))
     frame.columns = pd.Index(list(columns), name="customer", dtype="object")
     return frame

@@ -4,6 +4,7 @@ Every name is re-exported here, so ``from meterlib.model import Meter`` reads th
 module defines it.
 """
 
+from meterlib.model.series import UsageSeries
 from meterlib.model.v1 import (
     AggregationSettings,
     CancelSettings,
@@ -71,6 +72,7 @@ __all__ = [
     "MeterStatus",
     "NewEvent",
     "StatusTransitions",
+    "UsageSeries",
     "V1Event",
     "V1EventData",
     "V1EventRequest",

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from meterlib import validation as rules
 from meterlib.context import Context
+from meterlib.model.series import UsageSeries
 from meterlib.services.meters import meter_definition
 from meterlib.storage import SummaryQuery
 from meterlib.validation.series import validate_series_params
@@ -35,7 +36,7 @@ def usage_series(
     *,
     value_grouping_window: object,
     timezone: object = None,
-) -> list[tuple[int, Decimal]]:
+) -> UsageSeries:
     """Every window's ``(window_start, value)``: the summary listing's, or calendar windows.
 
     Windows of one length are one storage summary call (UTC hours or days: a single call; a
@@ -65,6 +66,5 @@ def usage_series(
             )
     if len(query.runs) == 1:  # UTC hours or days: the starts straight from a range, no list
         (run,) = query.runs
-        starts = range(run.start, run.start + run.count * run.step, run.step)
-        return list(zip(starts, values, strict=True))
-    return list(zip(query.starts, values, strict=True))
+        return UsageSeries(range(run.start, run.start + run.count * run.step, run.step), values)
+    return UsageSeries(query.starts, values)

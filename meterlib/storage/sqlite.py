@@ -1306,12 +1306,18 @@ def _fold_sums(
     indexes, amounts = _int_lists(buckets, units)
     if len(amounts) != found:
         return None
-    totals = [0] * count
+    totals: dict[int, int] = {}
+    total_of = totals.get
     for bucket, amount in zip(indexes, amounts, strict=True):
-        totals[bucket] += amount
+        totals[bucket] = total_of(bucket, 0) + amount
     exponent = max(0, places)
-    for bucket in dict.fromkeys(indexes):
-        values[bucket] = _window_sum(totals[bucket], exponent)
+    if exponent > UNIT_PLACES:
+        for bucket, total in totals.items():
+            values[bucket] = _window_sum(total, exponent)
+        return values
+    divisor, shift = _UNIT_SCALE[exponent], -exponent  # `_window_sum`, once for every window
+    for bucket, total in totals.items():
+        values[bucket] = _scaleb(total // divisor, shift)
     return values
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meterlib import InvalidRequestError, ManualClock, Metering
+from meterlib import InvalidRequestError, ManualClock, Metering, UsageSeries
 from tests.files.conftest import HEADER, NOW, api_meter, store_url
 
 DAY = 86_400
@@ -41,7 +41,7 @@ def with_meters(url: str, clock: ManualClock) -> Metering:
     return metering
 
 
-def summaries(metering: Metering) -> dict[tuple[str, str], list[tuple[int, Decimal]]]:
+def summaries(metering: Metering) -> dict[tuple[str, str], UsageSeries]:
     """Every meter's and customer's daily series over the 36 days to the clock, by name."""
     found = {}
     start = NOW - NOW % DAY - 35 * DAY

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from meterlib import InvalidRequestError, ManualClock, Meter, Metering
+from meterlib import InvalidRequestError, ManualClock, Meter, Metering, UsageSeries
 from meterlib.testing import ReferenceModel
 from meterlib.validation.limits import MAX_WINDOWS
 from meterlib.windows import first_instant, window_floor
@@ -26,7 +26,7 @@ DAY = 86_400
 NEW_YORK = "America/New_York"
 
 
-def lengths(series: list[tuple[int, Decimal]], end: int) -> list[float]:
+def lengths(series: UsageSeries, end: int) -> list[float]:
     """Each window's length in hours: from its start to the next (the last to `end`)."""
     starts = [start for start, _ in series] + [end]
     return [(later - earlier) / HOUR for earlier, later in pairwise(starts)]
@@ -39,7 +39,7 @@ def local(wall: str, zone: str) -> int:
 
 def series_in(
     m: Metering, meter: Meter, start: int, end: int, *, window: str, zone: str | None
-) -> list[tuple[int, Decimal]]:
+) -> UsageSeries:
     """``usage_series`` of customer ``cus_1``."""
     return m.usage_series(
         meter.id, "cus_1", start, end, value_grouping_window=window, timezone=zone
