@@ -68,7 +68,7 @@ class Ingest:
         context = self._context
         with context.lock:
             now = context.now()
-            known = None
+            known = None  # `_accepting_meter`'s first look, without its call: the hot path
             if (
                 type(event_name) is str
                 and context.storage.meters_generation == self._kept_generation

@@ -355,7 +355,7 @@ class MemoryStorage(Storage):
         self._rollup_days: OrderedDict[_Stream, int] = OrderedDict()
         self._rollup_days_total = 0
         self._meters: dict[str, Meter] = {}
-        self.meters_generation = 0  # only this object changes its meters
+        self.meters_generation = 0
         self._meter_order: list[str] = []  # ids, oldest first
         self._meter_position: dict[str, int] = {}  # id -> its index in _meter_order
         # status -> the _meter_order indexes of the meters of that status
@@ -548,7 +548,7 @@ class MemoryStorage(Storage):
         stored = len(values)
         replaced: list[tuple[str, int]] = []  # reused identifiers, with what they pointed at
         new_streams: list[_Stream] = []
-        duplicates: list[int] = []  # the events' indexes in `events`
+        duplicates: list[int] = []  # where in `events` those not stored are
         try:
             for meter_id, _, customer, identifier, timestamp, created, value, _ in events:
                 # each event's reads and arithmetic first, then its writes, the int64 column first
