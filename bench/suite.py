@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import math
@@ -158,6 +159,9 @@ class Suite:
         self.customers = data.customer_names(config.customers)
         self.log(f"generating {config.events:,} events over {config.customers:,} customers")
         self.events = list(data.generate(data.Spec(config.events, config.customers, config.seed)))
+        # the events live to the end: out of the collection each timed call starts with (at 1M
+        # events 0.23 s each, untimed but 4,000 of them in the stream rows alone; frozen, 2 µs)
+        gc.freeze()
         self.sqlite_ok = "sqlite" in known_schemes()
         self._baselines: dict[str, SQLiteBaseline | DuckDBBaseline] | None = None
         self._durable_url: str | None = None
