@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from meterlib import validation as rules
 from meterlib.aggregation import BUILTIN_FORMULAS, Aggregation
 from meterlib.context import Context
 from meterlib.errors import InvalidRequestError
-from meterlib.model import Meter, NewEvent
+from meterlib.model import Meter, NewEvent, NewEvents, Outcomes
 from meterlib.storage.base import MeterInactive
 
 Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
@@ -27,7 +27,7 @@ Outcome = NewEvent | InvalidRequestError
 class Batch(NamedTuple):
     """What became of a batch: one outcome per item, and the items that broke a rule."""
 
-    outcomes: list[Outcome]
+    outcomes: Outcomes
     invalid: list[int]
     """Indexes of the items rejected by a rule (not the duplicates), in order."""
 
@@ -114,7 +114,7 @@ class Ingest:
                 payload[meter.value_settings.event_payload_key] = value
             return self.create(meter.event_name, payload, identifier, timestamp, accepting)
 
-    def create_many(self, events: object) -> list[Outcome]:
+    def create_many(self, events: object) -> Outcomes:
         """Judge each item of a batch on its own; store the accepted ones in one storage call.
 
         Each item holds ``create``'s arguments as a mapping. One outcome per item, in order;
@@ -129,27 +129,27 @@ class Ingest:
         instead of copies: for callers that hand no outcome back (streams).
         """
         items = rules.validate_batch(events)
-        outcomes: list[Outcome] = []
         invalid: list[int] = []
+        errors: dict[int, InvalidRequestError] = {}
         accepting: Accepting = {}
-        common_item = rules.common_item
+        common_items, count = rules.common_items, len(items)
         context = self._context
         with context.lock:
             now = context.now()
-            for item in items:
-                event = common_item(item, accepting, now, snapshot)
-                if event is None:  # the item's first event name, or not the common shape
-                    index = len(outcomes)
-                    try:
-                        arguments = rules.event_arguments(item, index)
-                        event = self._validate(*arguments, now=now, accepting=accepting)
-                    except InvalidRequestError as error:
-                        invalid.append(index)
-                        outcomes.append(error)
-                        continue
-                outcomes.append(event)
-            valid = _events(outcomes) if invalid else cast(list[NewEvent], outcomes)
-            stored = self._store_batch(outcomes, invalid, valid, now)
+            accepted = NewEvents(now)
+            index = common_items(items, 0, accepting, accepted, snapshot=snapshot)
+            while index < count:  # the item's first event name, or not the common shape
+                try:
+                    arguments = rules.event_arguments(items[index], index)
+                    event = self._validate(*arguments, now=now, accepting=accepting)
+                except InvalidRequestError as error:
+                    invalid.append(index)
+                    errors[index] = error
+                else:
+                    accepted.append(event)
+                index = common_items(items, index + 1, accepting, accepted, snapshot=snapshot)
+            outcomes = Outcomes(count, accepted, errors=errors, absent=invalid)
+            stored = self._store_batch(outcomes, now)
         if None in stored:
             _reject_duplicates(outcomes, stored)
         return Batch(outcomes, invalid)
@@ -203,24 +203,23 @@ class Ingest:
                 pass
         rules.meter_inactive(event.meter_id, event.event_name)
 
-    def _store_batch(
-        self, outcomes: list[Outcome], invalid: list[int], valid: list[NewEvent], now: int
-    ) -> Sequence[int | None]:
+    def _store_batch(self, outcomes: Outcomes, now: int) -> Sequence[int | None]:
         """`Storage.add_events`; events of meters found no longer active become their errors.
 
         As in `_store_again`: storage that refused the batch (`MeterInactive`, nothing stored) names
         the meters; each is read fresh, the events of those still inactive (or refused twice)
-        turn into ``archived_meter`` outcomes and join `invalid`, and the rest is stored again.
-        Each round drops a meter or counts one of its refusals, so the rounds are bounded.
+        turn into ``archived_meter`` outcomes and join the absent items, and the rest is stored
+        again. Each round drops a meter or counts one of its refusals, so the rounds are bounded.
         """
         storage = self._context.storage
         cutoff = now - rules.IDENTIFIER_WINDOW
         refusals: Counter[str] = Counter()
         while True:
+            accepted = outcomes.events
             try:
-                return storage.add_events(valid, duplicate_after=cutoff)
+                return storage.add_events(accepted, duplicate_after=cutoff)
             except MeterInactive as refused:
-                if refused.meter_ids.isdisjoint(event.meter_id for event in valid):
+                if refused.meter_ids.isdisjoint(accepted.meter_ids):
                     raise  # not about this batch's meters: a storage fault, not a rule
                 refusals.update(refused.meter_ids)
                 inactive = {
@@ -229,15 +228,18 @@ class Ingest:
                     if refusals[meter_id] >= _STORE_ATTEMPTS
                     or not _accepts(storage.get_meter(meter_id))
                 }
-                for index, outcome in enumerate(outcomes):
-                    if type(outcome) is NewEvent and outcome.meter_id in inactive:
-                        try:
-                            rules.meter_inactive(outcome.meter_id, outcome.event_name)
-                        except InvalidRequestError as error:
-                            outcomes[index] = error
-                            invalid.append(index)
-                invalid.sort()
-                valid = _events(outcomes)
+                kept = NewEvents(accepted.created)
+                for index, event in zip(outcomes.stored_indexes(), accepted, strict=True):
+                    if event.meter_id not in inactive:
+                        kept.append(event)
+                        continue
+                    try:
+                        rules.meter_inactive(event.meter_id, event.event_name)
+                    except InvalidRequestError as error:
+                        outcomes.errors[index] = error
+                        outcomes.absent.append(index)
+                outcomes.absent.sort()
+                outcomes.events = kept
 
     def _accepting_meter(
         self, event_name: object, accepting: Accepting | None
@@ -309,14 +311,9 @@ def _accepts(meter: Meter | None) -> bool:
     return meter is not None and meter.status == "active"
 
 
-def _events(outcomes: list[Outcome]) -> list[NewEvent]:
-    """The outcomes that are events, in order."""
-    return [outcome for outcome in outcomes if type(outcome) is NewEvent]
-
-
-def _reject_duplicates(outcomes: list[Outcome], stored: Sequence[int | None]) -> None:
+def _reject_duplicates(outcomes: Outcomes, stored: Sequence[int | None]) -> None:
     """Turn the outcomes of events storage found duplicate (None) into their errors."""
-    seqs = iter(stored)
-    for index, outcome in enumerate(outcomes):
-        if type(outcome) is NewEvent and next(seqs) is None:
-            outcomes[index] = rules.duplicate_error(outcome.identifier)
+    identifiers = outcomes.events.identifiers
+    for index, identifier, seq in zip(outcomes.stored_indexes(), identifiers, stored, strict=True):
+        if seq is None:
+            outcomes.errors[index] = rules.duplicate_error(identifier)

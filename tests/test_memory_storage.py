@@ -17,6 +17,7 @@ import meterlib.storage as storage_module
 import meterlib.storage.memory as memory_module
 from meterlib import ConfigurationError, ManualClock, Metering, Storage, StorageError
 from meterlib.aggregation import get_aggregation, register_aggregation, unregister_aggregation
+from meterlib.model import NewEvents
 from meterlib.storage import NewEvent, SummaryQuery
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -555,3 +556,32 @@ def test_built_in_schemes_do_not_read_entry_points(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(storage_module, "entry_points", refuse)
     assert type(storage_module.storage_from_url("memory://")).__name__ == "MemoryStorage"
+
+
+def test_a_batch_received_at_two_times_keeps_each_events_created() -> None:
+    """A plain batch of events received at two times, one a duplicate: each keeps its created."""
+    m, raw, _ = _filled_store()
+    storage: Any = m.storage
+    batch = [
+        _event(raw, "first", created=NOW_S - 5),
+        _event(raw, "first", created=NOW_S - 5),
+        _event(raw, "second", created=NOW_S),
+    ]
+    seqs = m.storage.add_events(batch, duplicate_after=0)
+    assert seqs[1] is None
+    assert len(storage._created) == len(storage._values)
+    found = [m.storage.find_event(name) for name in ("first", "second")]
+    assert [record.created for record in found if record] == [NOW_S - 5, NOW_S]
+
+
+def test_columns_with_a_duplicate_keep_the_created_column_aligned() -> None:
+    """`NewEvents` with a repeated identifier: one slot less, each event's created at its seq."""
+    m, raw, _ = _filled_store()
+    storage: Any = m.storage
+    batch = NewEvents.of([_event(raw, "x"), _event(raw, "x"), _event(raw, "y")], NOW_S)
+    seqs = m.storage.add_events(batch, duplicate_after=0)
+    assert seqs[1] is None and seqs[2] == seqs[0] + 1  # type: ignore[operator]
+    assert len(storage._created) == len(storage._values)
+    m.storage.add_events([_event(raw, "z", created=NOW_S + 1)], duplicate_after=0)
+    record = m.storage.find_event("z")
+    assert record is not None and record.created == NOW_S + 1

@@ -20,7 +20,16 @@ from meterlib import (
     StatusTransitions,
     ValueSettings,
 )
-from meterlib.model import NewEvent, accepted_event, json_number, window_summaries
+from meterlib.errors import InvalidRequestError
+from meterlib.model import (
+    MeterEventResults,
+    NewEvent,
+    NewEvents,
+    Outcomes,
+    accepted_event,
+    json_number,
+    window_summaries,
+)
 
 
 def make_meter(**overrides: Any) -> Meter:
@@ -273,3 +282,57 @@ def test_window_summary_ids_keep_the_prefix_as_written() -> None:
     assert [(summary.start_time, summary.end_time) for summary in summaries] == [
         (2**40 + offset, 2**40 + offset + 4096) for offset in (0, 4096, 8192)
     ]
+
+
+def _new_event(identifier: str, created: int = 100) -> NewEvent:
+    """An event of meter mtr_1 received at `created`."""
+    payload = {"stripe_customer_id": "cus_1", "value": "2"}
+    return NewEvent("mtr_1", "api", "cus_1", identifier, 90, created, Decimal(2), payload)
+
+
+def test_new_events_read_as_the_events_appended() -> None:
+    """Columns built event by event read back as those events, also after a later append."""
+    events = [_new_event("a"), _new_event("b")]
+    columns = NewEvents.of(events, 100)
+    assert list(columns) == events
+    assert (columns[-1], columns[:1], len(columns)) == (events[1], events[:1], 2)
+    columns.append(_new_event("c"))
+    assert list(columns) == [*events, _new_event("c")]
+    assert columns.identifiers == ["a", "b", "c"]
+
+
+def test_new_events_refuse_an_event_received_at_another_time() -> None:
+    """A batch's columns hold one `created`: an event received at another time is refused."""
+    with pytest.raises(ValueError, match="received at 100"):
+        NewEvents(100).append(_new_event("a", created=101))
+
+
+def _outcomes() -> Outcomes:
+    """Four items: rejected by a rule, stored, a duplicate (reached storage), stored."""
+    rule = InvalidRequestError("no meter", code="no_meter", param="event_name")
+    duplicate = InvalidRequestError("again", code="duplicate_meter_event", param="identifier")
+    events = NewEvents.of([_new_event("a"), _new_event("a"), _new_event("b")], 100)
+    return Outcomes(4, events, errors={0: rule, 2: duplicate}, absent=[0])
+
+
+def test_outcomes_give_each_item_its_event_or_error() -> None:
+    """Item i is its error, or event i minus the items before it that never reached storage."""
+    outcomes = _outcomes()
+    kinds = [outcome.code if isinstance(outcome, Exception) else outcome for outcome in outcomes]
+    assert kinds == ["no_meter", _new_event("a"), "duplicate_meter_event", _new_event("b")]
+    assert outcomes[-1] == outcomes[3] == _new_event("b")
+    assert outcomes[1:3] == list(outcomes)[1:3]
+    assert list(outcomes.stored_indexes()) == [1, 2, 3]
+    with pytest.raises(IndexError):
+        outcomes[4]
+
+
+def test_results_of_outcomes_equal_the_results_of_their_list() -> None:
+    """`MeterEventResults` over the pipeline's `Outcomes` reads as over a plain list of them."""
+    outcomes = _outcomes()
+    lazy = MeterEventResults(outcomes, livemode=False)
+    plain = MeterEventResults(list(outcomes), livemode=False)
+    assert lazy == plain
+    assert (lazy.ok, lazy.errors, len(lazy)) == (plain.ok, plain.errors, 4)
+    assert [result.index for result in lazy.errors] == [0, 2]
+    assert MeterEventResults(Outcomes(0, NewEvents(100), errors={}, absent=[]), livemode=False).ok

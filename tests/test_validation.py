@@ -21,6 +21,7 @@ from meterlib import (
 )
 from meterlib.aggregation import Sum
 from meterlib.errors import InvalidRequestError
+from meterlib.model import NewEvent, NewEvents
 from meterlib.validation import (
     parse_value,
     payload_string,
@@ -513,7 +514,7 @@ def test_batch_fast_path_accepts_only_what_every_rule_accepts(
     item: object = {key: value for key, value in fields.items() if key not in dropped}
     if as_mapping:
         item = MappingProxyType(item)  # type: ignore[arg-type]
-    fast = validation.common_item(item, {"api": (METER, Sum())}, NOW)
+    fast = _fast_item(item)
     if fast is None:
         return
     name, payload, identifier, timestamp = validation.event_arguments(item, 0)
@@ -524,9 +525,75 @@ def test_batch_fast_path_accepts_only_what_every_rule_accepts(
     assert fast == full
 
 
+def _fast_item(item: object) -> NewEvent | None:
+    """`common_items` on a batch of this one item: its event, or None if it stopped there."""
+    events = NewEvents(NOW)
+    stop = validation.common_items([item], 0, {"api": (METER, Sum())}, events)
+    assert stop == len(events)
+    return events[0] if events else None
+
+
 def test_batch_fast_path_takes_the_common_item() -> None:
     """A dict of the four arguments whose event name has a known meter: its event, at once."""
-    event = validation.common_item(VALID_ITEM, {"api": (METER, Sum())}, NOW)
+    event = _fast_item(VALID_ITEM)
     assert event is not None
     assert (event.meter_id, event.customer, event.value) == ("mtr_1", "cus_1", Decimal("1.5"))
-    assert validation.common_item(VALID_ITEM, {}, NOW) is None
+    assert event.payload == VALID_ITEM["payload"]
+    assert event.payload is not VALID_ITEM["payload"]
+    assert validation.common_items([VALID_ITEM], 0, {}, NewEvents(NOW)) == 0
+
+
+def test_batch_fast_path_without_snapshot_keeps_the_callers_payload() -> None:
+    """With snapshot=False the batch's event holds the item's own payload dict, not a copy."""
+    events = NewEvents(NOW)
+    validation.common_items([VALID_ITEM], 0, {"api": (METER, Sum())}, events, snapshot=False)
+    assert events.payloads[0] is VALID_ITEM["payload"]
+
+
+@given(
+    items=st.lists(
+        st.sampled_from(
+            [
+                VALID_ITEM,
+                {**VALID_ITEM, "identifier": "req_2", "timestamp": None},
+                {**VALID_ITEM, "event_name": "other"},
+                {**VALID_ITEM, "payload": {"stripe_customer_id": "cus_1"}},
+                {**VALID_ITEM, "timestamp": NOW + validation.FUTURE_LIMIT + 1},
+                {**VALID_ITEM, "x": 1},
+                ["not", "a", "mapping"],
+            ]
+        ),
+        max_size=8,
+    ),
+    start=st.integers(0, 3),
+)
+def test_batch_fast_path_resumed_after_each_stop_takes_the_others_in_order(
+    items: list[Any], start: int
+) -> None:
+    """Called again past each item it stops at, the fast path takes every other item, in order."""
+    accepting = {"api": (METER, Sum())}
+    events = NewEvents(NOW)
+    stops: list[int] = []
+    index = validation.common_items(items, start, accepting, events)
+    while index < len(items):
+        stops.append(index)
+        index = validation.common_items(items, index + 1, accepting, events)
+    taken = [item for index, item in enumerate(items) if index >= start and index not in stops]
+    assert all(_fast_item(items[index]) is None for index in stops)
+    assert list(events) == [_fast_item(item) for item in taken]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "accepted"),
+    [
+        (NOW - validation.PAST_LIMIT, True),
+        (NOW + validation.FUTURE_LIMIT, True),
+        (NOW - validation.PAST_LIMIT - 1, False),
+        (NOW + validation.FUTURE_LIMIT + 1, False),
+    ],
+)
+def test_fast_path_takes_timestamps_up_to_both_bounds(timestamp: int, accepted: bool) -> None:
+    """`common_fields` accepts a timestamp exactly 35 days back or 5 minutes ahead, not past."""
+    payload = {"stripe_customer_id": "cus_1", "value": "1"}
+    fields = validation.common_fields(METER, payload, "req_1", timestamp, NOW)
+    assert (fields is not None) == accepted

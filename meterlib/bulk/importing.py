@@ -19,7 +19,6 @@ from meterlib.bulk.report import ImportRejection, ImportReport, Tally
 from meterlib.bulk.sources import open_input
 from meterlib.errors import InvalidRequestError, describe
 from meterlib.ingest import Ingest
-from meterlib.model import NewEvent
 from meterlib.validation import MAX_BATCH, fail
 
 OnError = Literal["report", "raise"]
@@ -158,9 +157,9 @@ def _record(
     rejections = list(chunk.problems)
     if chunk.items:
         outcomes, invalid = ingest.create_batch(chunk.items, snapshot=False)
-        failed = [index for index, outcome in enumerate(outcomes) if type(outcome) is not NewEvent]
-        tally.recorded += len(outcomes) - len(failed)
-        tally.duplicates += len(failed) - len(invalid)
+        failed = len(outcomes.errors)
+        tally.recorded += len(outcomes) - failed
+        tally.duplicates += failed - len(invalid)
         for index in invalid:
             error = outcomes[index]
             assert isinstance(error, InvalidRequestError)

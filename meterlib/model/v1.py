@@ -6,8 +6,10 @@ v1 JSON shape, where numbers become JSON numbers only at that boundary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar, overload
 
@@ -200,6 +202,165 @@ class NewEvent(NamedTuple):
     payload: dict[str, str]
 
 
+class NewEvents(Sequence[NewEvent]):
+    """A batch's accepted events as columns, all received at `created`; a `NewEvent` sequence.
+
+    The ingest pipeline appends to the columns (no object per event); `Storage.add_events`
+    may read them directly (the memory store does), or read the events, which are built at
+    the first read and kept.
+
+    >>> events = NewEvents(created=100)
+    >>> events.append(NewEvent("mtr_1", "api", "cus_1", "req_1", 90, 100, None, {}))
+    >>> len(events), events[0].identifier, events.customers
+    (1, 'req_1', ['cus_1'])
+    """
+
+    __slots__ = (
+        "_events",
+        "created",
+        "customers",
+        "event_names",
+        "identifiers",
+        "meter_ids",
+        "payloads",
+        "timestamps",
+        "values",
+    )
+
+    def __init__(self, created: int) -> None:
+        self.created = created
+        self.meter_ids: list[str] = []
+        self.event_names: list[str] = []
+        self.customers: list[str] = []
+        self.identifiers: list[str] = []
+        self.timestamps: list[int] = []
+        self.values: list[Decimal | None] = []
+        self.payloads: list[dict[str, str]] = []
+        self._events: list[NewEvent] = []
+
+    @classmethod
+    def of(cls, events: Iterable[NewEvent], created: int) -> NewEvents:
+        """The columns of `events`, each received at `created`. O(k)."""
+        columns = cls(created)
+        for event in events:
+            columns.append(event)
+        return columns
+
+    def append(self, event: NewEvent) -> None:
+        """Add one event at the end; it must have been received at `created`. O(1)."""
+        if event.created != self.created:
+            raise ValueError(f"the batch's events are received at {self.created}")
+        self.meter_ids.append(event.meter_id)
+        self.event_names.append(event.event_name)
+        self.customers.append(event.customer)
+        self.identifiers.append(event.identifier)
+        self.timestamps.append(event.timestamp)
+        self.values.append(event.value)
+        self.payloads.append(event.payload)
+
+    def _built(self) -> list[NewEvent]:
+        events = self._events
+        if len(events) != len(self.identifiers):  # built in C: no Python frame per event
+            events[:] = map(
+                _tuple_new,
+                repeat(NewEvent),
+                zip(
+                    self.meter_ids,
+                    self.event_names,
+                    self.customers,
+                    self.identifiers,
+                    self.timestamps,
+                    repeat(self.created),
+                    self.values,
+                    self.payloads,
+                ),
+            )
+        return events
+
+    def __len__(self) -> int:
+        return len(self.identifiers)
+
+    @overload
+    def __getitem__(self, index: int) -> NewEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[NewEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> NewEvent | list[NewEvent]:
+        return self._built()[index]
+
+    def __iter__(self) -> Iterator[NewEvent]:
+        return iter(self._built())
+
+    def __repr__(self) -> str:
+        return f"NewEvents({len(self)} events, created={self.created})"
+
+
+_tuple_new = tuple.__new__
+
+
+class Outcomes(Sequence[NewEvent | InvalidRequestError]):
+    """What became of each item of a batch: its `NewEvent` (one of `events`) or its error.
+
+    The accepted items' events stay in the batch's columns; an item's event is built when read.
+    `errors` maps item indexes to errors; `absent` lists, in order, those whose items never
+    reached storage (rejected by a rule), so item ``i`` holds event ``i - (absent before i)``.
+    Built and completed by the ingest pipeline; read-only once it returns.
+
+    >>> events = NewEvents(created=100)
+    >>> events.append(NewEvent("mtr_1", "api", "cus_1", "req_1", 90, 100, None, {}))
+    >>> error = InvalidRequestError("no", code="no_meter", param="event_name")
+    >>> outcomes = Outcomes(2, events, errors={0: error}, absent=[0])
+    >>> [type(outcome).__name__ for outcome in outcomes]
+    ['InvalidRequestError', 'NewEvent']
+    """
+
+    __slots__ = ("_count", "absent", "errors", "events")
+
+    def __init__(
+        self,
+        count: int,
+        events: NewEvents,
+        *,
+        errors: dict[int, InvalidRequestError],
+        absent: list[int],
+    ) -> None:
+        self._count = count
+        self.events = events
+        self.errors = errors
+        self.absent = absent
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> NewEvent | InvalidRequestError: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[NewEvent | InvalidRequestError]: ...
+
+    def __getitem__(
+        self, index: int | slice
+    ) -> NewEvent | InvalidRequestError | list[NewEvent | InvalidRequestError]:
+        if isinstance(index, slice):
+            return [self._outcome(item) for item in range(self._count)[index]]
+        return self._outcome(range(self._count)[index])  # negative indexes and IndexError
+
+    def _outcome(self, index: int) -> NewEvent | InvalidRequestError:
+        error = self.errors.get(index)
+        if error is not None:
+            return error
+        return self.events[index - bisect_left(self.absent, index)]
+
+    def stored_indexes(self) -> Iterator[int]:
+        """The indexes of the items whose events reached storage (`events`' items), in order."""
+        absent = set(self.absent)
+        return (index for index in range(self._count) if index not in absent)
+
+    def __repr__(self) -> str:
+        return f"Outcomes({self._count} items, {len(self.errors)} rejected)"
+
+
 @attrs.frozen(kw_only=True)
 class MeterEventResult:
     """The outcome of one event of ``create_many``: the accepted `event` or the `error`."""
@@ -292,12 +453,22 @@ class MeterEventResults(Sequence[MeterEventResult]):
     (False, [(1, 'no_meter')])
     """
 
-    __slots__ = ("_livemode", "_outcomes")
+    __slots__ = ("_errors", "_livemode", "_outcomes")
 
     def __init__(
         self, outcomes: Sequence[NewEvent | InvalidRequestError], *, livemode: bool
     ) -> None:
-        self._outcomes = tuple(outcomes)
+        if type(outcomes) is Outcomes:  # the ingest pipeline's, read-only: no copy
+            self._outcomes: Sequence[NewEvent | InvalidRequestError] = outcomes
+            errors = outcomes.errors
+        else:
+            self._outcomes = tuple(outcomes)
+            errors = {
+                index: outcome
+                for index, outcome in enumerate(self._outcomes)
+                if isinstance(outcome, InvalidRequestError)
+            }
+        self._errors = sorted(errors.items())
         self._livemode = livemode
 
     def __len__(self) -> int:
@@ -323,16 +494,12 @@ class MeterEventResults(Sequence[MeterEventResult]):
     @property
     def ok(self) -> bool:
         """Whether every item was accepted and stored."""
-        return not any(isinstance(outcome, InvalidRequestError) for outcome in self._outcomes)
+        return not self._errors
 
     @property
     def errors(self) -> list[MeterEventResult]:
         """The rejected items' results, in order."""
-        return [
-            MeterEventResult(index=index, error=outcome)
-            for index, outcome in enumerate(self._outcomes)
-            if isinstance(outcome, InvalidRequestError)
-        ]
+        return [MeterEventResult(index=index, error=error) for index, error in self._errors]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, MeterEventResults | list | tuple):

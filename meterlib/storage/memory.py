@@ -31,7 +31,8 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from itertools import islice
+from itertools import groupby, islice
+from operator import attrgetter
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -39,7 +40,7 @@ from sortedcontainers import SortedList
 
 from meterlib.aggregation import Aggregation
 from meterlib.errors import ConfigurationError, StorageError, describe
-from meterlib.model import Meter
+from meterlib.model import Meter, NewEvents
 from meterlib.storage import split_storage_url
 from meterlib.storage.base import (
     EventRecord,
@@ -53,6 +54,8 @@ from meterlib.storage.base import (
     SummaryQuery,
 )
 from meterlib.timeutil import DAY, HOUR, WINDOW_SECONDS, window_start
+
+_created_of = attrgetter("created")
 
 _UNTOUCHED = object()
 """The state of a summary window (or rollup hour) no event has reached (yet)."""
@@ -535,53 +538,87 @@ class MemoryStorage(Storage):
 
         All or nothing: a batch that would not fit is refused whole, and if anything raises part
         way (a ``created`` beyond 64 bits, an identifier that cannot be hashed, a failing
-        formula), what the batch did is undone before the exception propagates. One loop, no
-        call per event: this is the bulk ingest path (and `add_event`'s, for a batch of one).
+        formula), what the batch did is undone before the exception propagates. `NewEvents`
+        (the ingest pipeline's batches) are stored from their columns in one loop, no call or
+        object per event; any other sequence as its runs of events received at once.
         """
-        values, keys, created_column = self._values, self._keys, self._created
-        identifiers = self._identifiers
-        stream_of, by_identifier, streams = self._stream_of, self._by_identifier, self._streams
-        if len(values) + len(events) > _MAX_EVENTS:
+        if len(self._values) + len(events) > _MAX_EVENTS:
             raise StorageError(
                 f"the memory store holds at most {_MAX_EVENTS} events", code="storage_full"
             )
-        stored = len(values)
+        stored = len(self._values)
         replaced: list[tuple[str, int]] = []  # reused identifiers, with what they pointed at
         new_streams: list[_Stream] = []
-        duplicates: list[int] = []  # where in `events` those not stored are
         try:
-            for meter_id, _, customer, identifier, timestamp, created, value, _ in events:
-                # each event's reads and arithmetic first, then its writes, the int64 column first
-                previous = by_identifier.get(identifier)
-                if previous is not None:
-                    if created_column[previous & _SEQ_MASK] > duplicate_after:
-                        duplicates.append(len(values) - stored + len(duplicates))
-                        continue
-                    replaced.append((identifier, previous))
-                customers = streams.get(meter_id)
-                stream = None if customers is None else customers.get(customer)
-                seq = len(values)
-                key = timestamp << _SEQ_BITS | seq
-                created_column.append(created)
-                values.append(value)
-                keys.append(key)
-                identifiers.append(identifier)
-                if stream is None:
-                    stream = self._new_stream(meter_id, customer)
-                    new_streams.append(stream)
-                stream_of.append(stream)
-                by_identifier[identifier] = key
-                tail = stream.tail
-                if tail and key > tail[-1]:  # as in `add_event`
-                    tail.append(key)
-                else:
-                    stream.add(key)
+            if type(events) is NewEvents:
+                return self._add_columns(events, duplicate_after, replaced, new_streams)
+            seqs: list[int | None] = []
+            for created, run in groupby(events, key=_created_of):
+                columns = NewEvents.of(run, created)
+                seqs += self._add_columns(columns, duplicate_after, replaced, new_streams)
+            return seqs
         except BaseException:
-            self._undo_events(stored, [event.identifier for event in events], replaced, new_streams)
+            tried = (
+                events.identifiers
+                if type(events) is NewEvents
+                else [event.identifier for event in events]
+            )
+            self._undo_events(stored, tried, replaced, new_streams)
             raise
+
+    def _add_columns(
+        self,
+        events: NewEvents,
+        duplicate_after: int,
+        replaced: list[tuple[str, int]],
+        new_streams: list[_Stream],
+    ) -> list[int | None]:
+        """`add_events`' loop over a batch's columns; the caller undoes it if it raises.
+
+        Appends to `replaced` the identifiers it reuses (with what they pointed at) and to
+        `new_streams` the streams it starts.
+        """
+        values, keys, created_column = self._values, self._keys, self._created
+        add_identifier, add_stream = self._identifiers.append, self._stream_of.append
+        add_value, add_key = values.append, keys.append
+        by_identifier, streams = self._by_identifier, self._streams
+        stored = len(values)
+        # the int64 column first (it refuses what won't fit), for the whole batch at once: all
+        # its events have one `created`, so the slots left unused by duplicates are cut after
+        created_column.extend(array("q", (events.created,)) * len(events))
+        duplicates: list[int] = []  # where in `events` those not stored are
+        columns = events.meter_ids, events.customers, events.identifiers, events.timestamps
+        for meter_id, customer, identifier, timestamp, value in zip(
+            *columns, events.values, strict=True
+        ):
+            # each event's reads and arithmetic first, then its writes
+            previous = by_identifier.get(identifier)
+            if previous is not None:
+                if created_column[previous & _SEQ_MASK] > duplicate_after:
+                    duplicates.append(len(values) - stored + len(duplicates))
+                    continue
+                replaced.append((identifier, previous))
+            customers = streams.get(meter_id)
+            stream = None if customers is None else customers.get(customer)
+            seq = len(values)
+            key = timestamp << _SEQ_BITS | seq
+            add_value(value)
+            add_key(key)
+            add_identifier(identifier)
+            if stream is None:
+                stream = self._new_stream(meter_id, customer)
+                new_streams.append(stream)
+            add_stream(stream)
+            by_identifier[identifier] = key
+            tail = stream.tail
+            if tail and key > tail[-1]:  # as in `add_event`
+                tail.append(key)
+            else:
+                stream.add(key)
         seqs = range(stored, len(values))
         if not duplicates:
             return list(seqs)
+        del created_column[len(values) :]
         taken, stored_seqs = set(duplicates), iter(seqs)
         return [None if index in taken else next(stored_seqs) for index in range(len(events))]
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from itertools import islice
 from typing import Any, NoReturn, TypeGuard
 
 from meterlib.aggregation import Aggregation
 from meterlib.errors import InvalidRequestError, describe
-from meterlib.model import Meter, NewEvent
+from meterlib.model import Meter, NewEvent, NewEvents
 from meterlib.timeutil import to_unix_seconds
 from meterlib.validation.limits import (
     FUTURE_LIMIT,
@@ -219,24 +219,18 @@ def _any_event(
 
 
 _tuple_new = tuple.__new__
+_FUTURE_MARGIN = -FUTURE_LIMIT
 
 
-def common_event(
-    meter: Meter,
-    payload: object,
-    identifier: object,
-    timestamp: object,
-    now: int,
-    *,
-    snapshot: bool = True,
-) -> NewEvent | None:
-    """The event, if it has the common shape and obeys every rule; else None.
+def common_fields(
+    meter: Meter, payload: object, identifier: object, timestamp: object, now: int
+) -> tuple[str, Decimal, int] | None:
+    """The customer, value and timestamp of an event of the common shape that obeys every rule.
 
     The common shape: a dict of exactly the customer and a short plain decimal string, a string
-    identifier and int (or no) timestamp. This only accepts, never rejects: anything else goes
-    through `_any_event`'s rule-by-rule checks, which give the precise error. A property test
-    pins that both agree. The event holds a copy of the payload unless `snapshot` is false (for
-    callers that return no event, so storage alone reads it during the call).
+    identifier and int (or no) timestamp. This only accepts, never rejects (None): anything else
+    goes through `_any_event`'s rule-by-rule checks, which give the precise error. A property
+    test pins that both agree. The fast paths of `common_event` and `common_items`.
     """
     customer_key = meter.customer_mapping.event_payload_key
     value_key = meter.value_settings.event_payload_key
@@ -273,8 +267,30 @@ def common_event(
         return None
     if timestamp is None:
         timestamp = now
-    elif not (type(timestamp) is int and now - PAST_LIMIT <= timestamp <= now + FUTURE_LIMIT):
+    # `check_event_timestamp`'s bounds, with one subtraction of the (multi-digit) ints
+    elif not (type(timestamp) is int and _FUTURE_MARGIN <= now - timestamp <= PAST_LIMIT):
         return None
+    return customer, value, timestamp
+
+
+def common_event(
+    meter: Meter,
+    payload: object,
+    identifier: object,
+    timestamp: object,
+    now: int,
+    *,
+    snapshot: bool = True,
+) -> NewEvent | None:
+    """The event, if `common_fields` accepts it; else None (the caller checks it rule by rule).
+
+    The event holds a copy of the payload unless `snapshot` is false (for callers that return
+    no event, so storage alone reads it during the call).
+    """
+    fields = common_fields(meter, payload, identifier, timestamp, now)
+    if fields is None:
+        return None
+    customer, value, when = fields
     event: NewEvent = _tuple_new(
         NewEvent,
         (
@@ -282,36 +298,57 @@ def common_event(
             meter.event_name,
             customer,
             identifier,
-            timestamp,
+            when,
             now,
             value,
-            payload.copy() if snapshot else payload,
+            payload.copy() if snapshot else payload,  # type: ignore[attr-defined]  # a dict
         ),
     )  # NewEvent(...) without the named tuple's Python-level __new__
     return event
 
 
-def common_item(
-    item: object,
+def common_items(
+    items: Sequence[object],
+    start: int,
     accepting: Mapping[str, tuple[Meter, object]],
-    now: int,
+    events: NewEvents,
+    *,
     snapshot: bool = True,
-) -> NewEvent | None:
-    """A batch item's event, if `accepting` has its meter and `common_event` accepts it.
+) -> int:
+    """Append to `events` the batch's items from `start` on while each is a common event.
 
-    This only accepts, never rejects (the caller then checks the item rule by rule): one call
-    per item of the common shape instead of `event_arguments` and `validate_event`.
+    That is: a dict of no more than ``create``'s arguments, whose event name `accepting` maps to
+    its meter, and whose arguments `common_fields` accepts, received at ``events.created``.
+    Returns the index of the first item that is not (``len(items)`` if none): the caller checks
+    that one rule by rule, and calls again from the next. This only accepts, never rejects: no
+    call per item but `common_fields`, and no object per event (they go into columns).
     """
-    if type(item) is not dict or not _EVENT_ARGUMENT_SET.issuperset(item):
-        return None
-    name = item.get("event_name")
-    known = accepting.get(name) if type(name) is str else None
-    if known is None:
-        return None
-    get = item.get
-    return common_event(
-        known[0], get("payload"), get("identifier"), get("timestamp"), now, snapshot=snapshot
-    )
+    now = events.created
+    add_meter_id, add_name = events.meter_ids.append, events.event_names.append
+    add_customer, add_identifier = events.customers.append, events.identifiers.append
+    add_timestamp, add_value = events.timestamps.append, events.values.append
+    add_payload = events.payloads.append
+    for index in range(start, len(items)):
+        item = items[index]
+        if type(item) is not dict or not _EVENT_ARGUMENT_SET.issuperset(item):
+            return index
+        name = item.get("event_name")
+        known = accepting.get(name) if type(name) is str else None
+        if known is None:
+            return index
+        meter, payload, identifier = known[0], item.get("payload"), item.get("identifier")
+        fields = common_fields(meter, payload, identifier, item.get("timestamp"), now)
+        if fields is None:
+            return index
+        customer, value, timestamp = fields
+        add_meter_id(meter.id)
+        add_name(meter.event_name)
+        add_customer(customer)
+        add_identifier(identifier)  # type: ignore[arg-type]  # a str, as `common_fields` checked
+        add_timestamp(timestamp)
+        add_value(value)
+        add_payload(payload.copy() if snapshot else payload)  # type: ignore[union-attr,arg-type]
+    return len(items)
 
 
 def check_event_timestamp(timestamp: int, now: int) -> None:
