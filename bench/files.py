@@ -10,7 +10,7 @@ Each contender gets a fresh store per round; rounds alternate which goes first, 
 is the median (one round for the issue's 1M-row file, three for smaller ones). The suite
 holds generated events for its other workloads; the collector would walk them on every full
 collection an import triggers, which no importer running on its own pays, so they are frozen
-out of collection (`gc.freeze`) while these rows run, for every contender alike.
+out of collection (`gc.freeze`) for these rows and the rest of the run, for every contender alike.
 """
 
 from __future__ import annotations
@@ -102,14 +102,11 @@ def import_rows(
         contenders["sqlite"] = lambda: _import(f"sqlite:///{_fresh(database)}", path, len(events))
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     gc.collect()
-    gc.freeze()
-    try:
-        for round_ in range(max(rounds, 1)):
-            order = list(contenders) if round_ % 2 == 0 else list(contenders)[::-1]
-            for name in order:
-                samples[name].append(contenders[name]())
-    finally:
-        gc.unfreeze()
+    gc.freeze()  # never unfrozen: that would thaw the suite's own frozen events too
+    for round_ in range(max(rounds, 1)):
+        order = list(contenders) if round_ % 2 == 0 else list(contenders)[::-1]
+        for name in order:
+            samples[name].append(contenders[name]())
     path.unlink()
     return [
         rate_row(IMPORT, variant, name, len(events), statistics.median(times))

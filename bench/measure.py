@@ -38,9 +38,13 @@ def _call(work: Callable[[], T], profile: bool) -> T:
 def timed(work: Callable[[], T], *, profile: bool = False) -> tuple[T, float]:
     """What `work` returns and the seconds it took (after a full collection of old garbage).
 
-    With `profile` (meterlib code) the call runs under ``--profile``'s profiler, if any.
+    What survives that collection is then frozen out of later ones (`gc.freeze`): at 1M
+    events a full collection of the suite's objects took 0.23 s, and the stream rows time
+    4,000 calls. With `profile` (meterlib code) the call runs under ``--profile``'s profiler,
+    if any.
     """
     gc.collect()
+    gc.freeze()
     begin = time.perf_counter()
     result = _call(work, profile)
     return result, time.perf_counter() - begin

@@ -129,12 +129,12 @@ def summary_call(
         )
 
     if query.workload == HOURLY_SERIES:
-        return lambda: [
-            value
-            for _, value in metering.usage_series(
+        # the values column, as the baselines give theirs: a list with one value per window
+        return lambda: list(
+            metering.usage_series(
                 meter_id, customer, query.start, query.end, value_grouping_window=grouping
-            )
-        ]
+            ).values
+        )
     if query.workload == HOURLY:
         return lambda: [s.aggregated_value for s in listing(customer).auto_paging_iter()]
     if query.workload == WHOLE_USAGE:

@@ -49,12 +49,11 @@ def usage_series(
         value_grouping_window=value_grouping_window,
         timezone=timezone,
     )
-    values: list[Decimal] = []
     with context.lock:
         meter = meter_definition(context, meter_id)
         aggregation = rules.aggregation_for(meter)
-        for run in query.runs:
-            values += context.storage.summarize(
+        parts = [
+            context.storage.summarize(
                 SummaryQuery(
                     meter=meter,
                     customer=query.customer,
@@ -64,7 +63,9 @@ def usage_series(
                 ),
                 aggregation,
             )
-    if len(query.runs) == 1:  # UTC hours or days: the starts straight from a range, no list
+            for run in query.runs
+        ]
+    if len(parts) == 1:  # UTC hours or days: the one call's own list, the starts a range
         (run,) = query.runs
-        return UsageSeries(range(run.start, run.start + run.count * run.step, run.step), values)
-    return UsageSeries(query.starts, values)
+        return UsageSeries(range(run.start, run.start + run.count * run.step, run.step), parts[0])
+    return UsageSeries(query.starts, [value for part in parts for value in part])

@@ -339,7 +339,8 @@ class Storage(abc.ABC):
         """Aggregated values of the query's `count` windows of `step` seconds from `start`.
 
         `count` may be 0 (a page past the last window): then ``[]``, whatever the storage holds.
-        The default folds `scan_points` in Python; SQL backends push the formula down.
+        The list is new, the caller's to keep. The default folds `scan_points` in Python; SQL
+        backends push the formula down.
         O(log n + events in the range).
         """
         return summarize_points(self.scan_points, query, aggregation)

@@ -52,7 +52,7 @@ from meterlib.storage.base import (
 )
 
 if TYPE_CHECKING:
-    from psycopg import Connection
+    from psycopg import Connection, Cursor
 
 __all__ = ["MIGRATIONS", "PostgresStorage", "parse_postgres_url"]
 
@@ -220,13 +220,17 @@ def _needs_text(value: Decimal) -> bool:
 
 @functools.cache
 def _summary_sql(formula: str, size: int | None, schema: str) -> str:
-    """One row per non-empty summary window: ``bucket`` then the formula's value.
+    """One row: each non-empty summary window's index (an array), and its value (the same).
 
     Raw meters group the live events of the range by window. Pre-aggregated ones first keep
     each pre-aggregation window's latest received live event (``DISTINCT ON`` its window, by
     ``seq`` descending), then group those survivors that lie in the range. ``last`` keeps each
     summary window's greatest ``(timestamp, seq)`` and its value. Every column read is in the
-    covering index ``events_live``: an index-only scan. ``numeric`` sums are exact.
+    covering index ``events_live``: an index-only scan. ``numeric`` sums are exact, and come
+    as text (``Decimal`` reads text faster than psycopg reads binary ``numeric``). Both
+    aggregates are built in one pass over the windows, so their elements pair up; one row
+    costs the client less than a row per window (measured: 1.45M against 1.85M instructions
+    for 538 windows).
     """
     events = f"{schema}.events"
     live = (
@@ -244,13 +248,18 @@ def _summary_sql(formula: str, size: int | None, schema: str) -> str:
             "seq DESC) AS survivors WHERE timestamp >= %(start)s AND timestamp < %(end)s"
         )
     if formula == "count":
-        return f"SELECT {bucket}, count(*) {source} GROUP BY bucket"
-    if formula == "sum":
-        return f"SELECT {bucket}, sum(value)::text {source} GROUP BY bucket"
-    return (
-        f"SELECT DISTINCT ON (bucket) {bucket}, COALESCE(value_text, value::text) {source} "
-        "ORDER BY bucket, timestamp DESC, seq DESC"
-    )
+        windows = f"SELECT {bucket}, count(*) AS value {source} GROUP BY bucket"
+    elif formula == "sum":
+        windows = f"SELECT {bucket}, sum(value)::text AS value {source} GROUP BY bucket"
+    else:
+        windows = (
+            f"SELECT DISTINCT ON (bucket) {bucket}, COALESCE(value_text, value::text) AS value "
+            f"{source} ORDER BY bucket, timestamp DESC, seq DESC"
+        )
+    # a count's values as an int8 array; a sum's or value's as one string (a text array's
+    # elements each cost the client a decoding)
+    values = "array_agg(value)" if formula == "count" else "string_agg(value, ' ')"
+    return f"SELECT array_agg(bucket), {values} FROM ({windows}) AS windows"
 
 
 _SQL_FORMULAS: dict[type, str] = {Sum: "sum", Count: "count", Last: "last"}
@@ -326,6 +335,8 @@ class PostgresStorage(Storage):
         """The connection the last call used, kept back for the next one (`_take`), and when
         it left the pool."""
         self._spare_lock = threading.Lock()
+        self._reader: Cursor[Any] | None = None
+        """A binary cursor on the connection kept back, reused by its summaries (`_reader_on`)."""
         self._busy = 0
         """Calls of this store holding a connection now."""
         if isinstance(url, ConnectionPool):
@@ -365,6 +376,7 @@ class PostgresStorage(Storage):
                     timeout=self._timeout,
                     open=False,
                     name=f"meterlib-{self.schema}",
+                    configure=self._warm,
                 )
                 self._pool.open(wait=True, timeout=max(self._timeout, 1.0))
             self._owns_pool = True
@@ -388,6 +400,25 @@ class PostgresStorage(Storage):
             "WHERE identifier = ANY(%s) AND claimed AND created <= %s RETURNING identifier"
         )
 
+    def _warm(self, connection: Connection[Any]) -> None:
+        """Have a new pooled connection's server process read what the first calls will need.
+
+        A server process reads a table's definition, its indexes' and an aggregate's on its
+        first statement using them: measured ~1 ms of a first summary's ~3 ms on a fresh
+        connection. The pool calls this in its own threads as it opens (or replaces) a
+        connection, so that cost moves out of the calls into opening: a meter lookup and each
+        built-in formula's summary, all of a meter that cannot exist.
+        """
+        schema = f'"{self.schema}"'
+        connection.execute(
+            f"SELECT seq, body FROM {schema}.meters WHERE id = ''", prepare=False
+        ).fetchall()
+        nothing = {"meter": 0, "customer": "", "low": 0, "high": 0, "start": 0, "end": 0}
+        for formula in _SQL_FORMULAS.values():
+            connection.execute(
+                _summary_sql(formula, None, schema), {**nothing, "step": 1}, binary=True
+            ).fetchall()
+
     def _sql(self, statement: str) -> str:
         """A statement with ``{t}`` before each table name, in this store's schema."""
         return statement.replace("{t}", f'"{self.schema}".')
@@ -404,9 +435,8 @@ class PostgresStorage(Storage):
         with _sql.translated(_classify):
             yield
 
-    @contextmanager
-    def _connection(self) -> Iterator[Connection[Any]]:
-        """A pooled connection (autocommit: each statement its own transaction).
+    def _connection(self) -> _Lease:
+        """A pooled connection (autocommit: each statement its own transaction), as `_Lease`.
 
         ``getconn``/``putconn`` rather than the pool's ``connection()``, whose ``with
         connection`` ends in a ``commit()`` that autocommit makes a no-op but still costs
@@ -416,12 +446,7 @@ class PostgresStorage(Storage):
         """
         if self._closed:
             raise StorageError("the storage is closed", code="storage_closed")
-        with self._translate():
-            connection, since = self._take()
-            try:
-                yield connection
-            finally:
-                self._give_back(connection, since)
+        return _Lease(self)
 
     def _take(self) -> tuple[Connection[Any], float]:
         """The connection kept back by the last call, else one from the pool; when it left it.
@@ -466,10 +491,24 @@ class PostgresStorage(Storage):
             ):
                 self._spare = connection, since
                 return
+            if self._reader is not None and self._reader.connection is connection:
+                self._reader = None
         self._pool.putconn(connection)
         if broken:  # the server restarted, or the network dropped
             self._lost_connections += 1
             self._pool.check()  # the idle ones are broken too: replace them now
+
+    def _reader_on(self, connection: Connection[Any]) -> Cursor[Any]:
+        """A binary cursor on `connection`, the same one while the connection is kept back.
+
+        `Connection.execute` builds a new cursor every call, about a tenth of the client's
+        work in a warm summary (measured: 45k of 450k instructions). Only the holder of the
+        connection ever uses its cursor, so the identity check is all the locking it needs.
+        """
+        reader = self._reader
+        if reader is None or reader.connection is not connection or reader.closed:
+            reader = self._reader = connection.cursor(binary=True)
+        return reader
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection[Any]]:
@@ -962,16 +1001,19 @@ class PostgresStorage(Storage):
                 "end": query.end,
                 "step": query.step,
             }
-            # binary rows: the window index and count arrive as int8, not text to parse; a sum
-            # or a value as text, which Decimal() reads faster than psycopg's binary numeric
-            rows = connection.execute(sql, params, binary=True).fetchall()
+            # binary: the window indexes and counts arrive as int8 arrays, nothing to parse
+            row = self._reader_on(connection).execute(sql, params).fetchone()
+        assert row is not None  # an aggregate without GROUP BY gives one row
+        buckets, found = row
+        if buckets is None:  # no window holds an event
+            return values
         if formula == "count":
             counts, shared = SMALL_COUNTS, len(SMALL_COUNTS)
-            for bucket, counted in rows:
+            for bucket, counted in zip(buckets, found, strict=True):
                 values[bucket] = counts[counted] if counted < shared else Decimal(counted)
         else:
-            for bucket, text in rows:
-                values[bucket] = Decimal(text)
+            for bucket, value in zip(buckets, map(Decimal, found.split(" ")), strict=True):
+                values[bucket] = value
         return values
 
     # --- v2 meter event sessions -----------------------------------------------------------
@@ -1178,6 +1220,48 @@ class PostgresStorage(Storage):
                 (created_before,),
             )
             return cursor.rowcount
+
+
+class _Lease:
+    """One storage call's hold on a connection: ``with store._connection() as connection``.
+
+    A class rather than a ``@contextmanager`` generator, since every call of the store enters
+    one: it runs a fifth of the bytecode. A driver error raised inside, or while the
+    connection is taken or given back, leaves as the `StorageError` it means (`_classify`),
+    the original as its cause.
+    """
+
+    __slots__ = ("_connection", "_since", "_store")
+
+    def __init__(self, store: PostgresStorage) -> None:
+        self._store = store
+
+    def __enter__(self) -> Connection[Any]:
+        try:
+            self._connection, self._since = self._store._take()
+        except Exception as error:
+            _raise_translated(error)
+            raise
+        return self._connection
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: object
+    ) -> None:
+        try:
+            self._store._give_back(self._connection, self._since)
+        except Exception as failure:
+            _raise_translated(failure)
+            raise
+        if isinstance(error, Exception):
+            _raise_translated(error)
+
+
+def _raise_translated(error: Exception) -> None:
+    """Raise the `StorageError` a driver `error` means, from it; return for any other error."""
+    if not isinstance(error, StorageError):
+        storage_error = _classify(error)
+        if storage_error is not None:
+            raise storage_error from error
 
 
 @contextmanager

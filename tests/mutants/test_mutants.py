@@ -36,6 +36,11 @@ SHRUNK = [
 ]
 """The sample's failing examples are shrunk for a few of them only: shrinking is the slow part."""
 GENERATE = [Phase.explicit, Phase.generate]
+SEED = 0
+"""The seed the sample runs from. A derandomized run's seed is a digest that takes in the
+machine class's signature, reprs and all, so it moved with what the process had imported: the
+same code caught ``sqlite_count_counts_cancelled`` alone and missed it after the whole suite
+was collected (while 30 of 30 seeds catch it). A seed of our own keeps the sample reproducible."""
 
 
 def names(mutants: list[Mutant]) -> list[str]:
@@ -96,15 +101,15 @@ def test_the_unmutated_page_passes() -> None:
 
 @pytest.mark.parametrize("mutant", SAMPLE, ids=names(SAMPLE))
 def test_the_toolkit_catches_the_mutant(mutant: Mutant) -> None:
-    """Under the doc's settings the state machine or the recipe fails with a wrong answer."""
-    outcome = try_mutant(mutant, shrink=False)
+    """Under the doc's settings, from `SEED`, the machine or the recipe gives a wrong answer."""
+    outcome = try_mutant(mutant, shrink=False, seed=SEED)
     assert outcome.caught, f"{mutant.name} ({mutant.bug}): {outcome.failure}"
 
 
 @pytest.mark.parametrize("mutant", SHRUNK, ids=names(SHRUNK))
 def test_failing_examples_shrink_to_a_few_steps(mutant: Mutant) -> None:
     """The failing example Hypothesis reports for the mutant has at most MAX_STEPS steps."""
-    outcome = try_mutant(mutant, shrink=True)
+    outcome = try_mutant(mutant, shrink=True, seed=SEED)
     assert outcome.caught, outcome.failure
     assert outcome.steps is not None
     assert outcome.steps <= MAX_STEPS, f"{mutant.name} shrank to {outcome.steps} steps"

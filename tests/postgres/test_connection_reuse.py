@@ -6,6 +6,7 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from psycopg import pq
@@ -141,3 +142,32 @@ def test_a_summary_is_one_round_trip_even_on_a_new_connection(url: str) -> None:
         for _ in range(6):  # psycopg prepares the statement at its fifth run
             assert _round_trips(storage, series) <= 2
         assert _round_trips(storage, series) == 1
+
+
+def test_summaries_on_the_kept_connection_reuse_its_cursor(url: str) -> None:
+    """Warm summaries share one cursor of the kept connection; it goes when the connection goes."""
+    m, storage, meter_id = _store(url, pool_size=2)
+    with m:
+        series = [
+            m.usage_series(
+                meter_id, "cus_1", NOW - 2 * HOUR, NOW + HOUR, value_grouping_window="hour"
+            )
+            for _ in range(2)
+        ]
+        assert series[0] == series[1]
+        assert [value for _, value in series[1]] == [1.5, 1.5, 1.5]
+        reader = storage._reader
+        assert reader is not None
+        assert storage._spare is not None
+        assert reader.connection is storage._spare[0]
+        assert m.usage(meter_id, "cus_1", 0, 2**37) == Decimal("4.5")
+        assert storage._reader is reader
+        kept, since = storage._take()
+        other = storage._take()  # a second call under way: the kept one goes back to the pool
+        storage._give_back(kept, since)
+        assert storage._reader is None
+        storage._give_back(*other)
+        assert m.usage(meter_id, "cus_1", 0, 2**37) == Decimal("4.5")
+        assert storage._reader is not reader
+        assert storage._reader is not None
+        assert storage._reader.connection is other[0]

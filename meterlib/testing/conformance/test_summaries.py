@@ -345,6 +345,23 @@ def test_usage_series_is_every_window_of_the_listing(m: Metering, meter: Meter) 
     assert m.usage_series(meter.id, "cus_1", MIDNIGHT, NOW) == [(MIDNIGHT, Decimal("13.5"))]
 
 
+def test_a_usage_series_is_a_snapshot(m: Metering, meter: Meter) -> None:
+    """A series keeps the values it was read with: later events show only in later series."""
+    for at in (MIDNIGHT + 5, NOW - 1):  # one-window and multi-window runs alike
+        record(m, "3", at)
+    hourly = m.usage_series(meter.id, "cus_1", MIDNIGHT, NOW, value_grouping_window="hour")
+    whole = m.usage_series(meter.id, "cus_1", MIDNIGHT, NOW)
+    record(m, "4", MIDNIGHT + 5)
+    record(m, "4", NOW - 1)
+    assert (hourly.values[0], hourly.values[-1], whole.values) == (
+        Decimal(3),
+        Decimal(3),
+        (Decimal(6),),
+    )
+    again = m.usage_series(meter.id, "cus_1", MIDNIGHT, NOW, value_grouping_window="hour")
+    assert (again.values[0], again.values[-1]) == (Decimal(7), Decimal(7))
+
+
 def test_usage_series_rejects_what_summaries_reject(m: Metering, meter: Meter) -> None:
     """usage_series names the same params and codes as list_event_summaries."""
     series = m.usage_series
