@@ -565,7 +565,7 @@ class PostgresStorage(Storage):
             return
         self._closed = True
         with self._spare_lock:
-            spare, self._spare = self._spare, None
+            spare, self._spare, self._reader = self._spare, None, None
         if spare is not None:
             with self._translate():
                 self._pool.putconn(spare[0])
