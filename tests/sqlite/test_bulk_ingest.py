@@ -17,6 +17,7 @@ import meterlib.storage.sqlite as sqlite_module
 from meterlib import ManualClock, Meter, Metering, StorageError
 from meterlib.storage import NewEvent
 from meterlib.storage.sqlite import SQLiteStorage
+from tests.sqlite.probes import counted_steps
 
 NOW = 1_773_100_800
 CUTOFF = NOW - 86_400
@@ -192,18 +193,10 @@ def test_a_batch_checks_its_identifiers_through_the_index_not_a_table_scan() -> 
         for first in range(0, 40_000, 5_000):
             batch = [_event(f"old_{n}") for n in range(first, first + 5_000)]
             store.add_events(batch, duplicate_after=CUTOFF)
-        steps = 0
-
-        def count() -> int:
-            nonlocal steps
-            steps += 1
-            return 0
-
         checked = [_event(f"new_{n}") for n in range(4_999)] + [_event("old_7")]
-        store._db.set_progress_handler(count, 1)
-        taken = store._taken_identifiers(store._db, checked, CUTOFF)
-        store._db.set_progress_handler(None, 1)
+        with counted_steps(store._db) as steps:
+            taken = store._taken_identifiers(store._db, checked, CUTOFF)
         assert taken == {"old_7"}
-        assert steps < 100_000, steps  # ~8 a checked identifier; the scan took ~295,000
+        assert steps.count < 100_000, steps.count  # ~8 a checked identifier; the scan took ~295,000
     finally:
         store.close()

@@ -16,6 +16,7 @@ from meterlib import ManualClock, Metering, StorageError
 from meterlib.storage import LogRecord, SessionRecord
 from meterlib.storage.sqlite import SCHEMA_VERSION, SQLiteStorage, _log_page_sql
 from tests.sqlite.old_stores import START, write_old_store
+from tests.sqlite.probes import counted_steps
 
 DAY_START = int(datetime(2026, 3, 10, tzinfo=UTC).timestamp())
 REPO = Path(__file__).resolve().parents[2]
@@ -179,22 +180,12 @@ def _page_steps(
     types: frozenset[str] | None = None,
 ) -> int:
     """How many SQLite VM instructions one 10-entry `list_log_events` call runs."""
-    steps = 0
-
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
-    storage._db.set_progress_handler(count, 1)
-    try:
+    with counted_steps(storage._db) as steps:
         page = storage.list_log_events(
             limit=10, starting_after=starting_after, ending_before=ending_before, types=types
         )
-    finally:
-        storage._db.set_progress_handler(None, 1)
     assert page is not None and len(page[0]) == 10
-    return steps
+    return steps.count
 
 
 def test_a_page_runs_the_same_sqlite_steps_whatever_the_size_of_the_log(

@@ -18,6 +18,7 @@ from meterlib import ConfigurationError, ManualClock, Metering, StorageError
 from meterlib.storage import NewEvent, known_schemes, storage_from_url
 from meterlib.storage.sqlite import SCHEMA_VERSION, SQLiteStorage, parse_sqlite_url
 from tests.sqlite.old_stores import write_old_store
+from tests.sqlite.probes import counted_steps
 
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 DAY_START = int(datetime(2026, 3, 10, tzinfo=UTC).timestamp())
@@ -300,21 +301,10 @@ def _steps_per_page(m: Metering, status: str | None, meters: int) -> float:
 
     Steps, not seconds: the count is the same however loaded the machine is.
     """
-    steps = 0
-
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
-    db = m.storage._db  # type: ignore[attr-defined]
-    db.set_progress_handler(count, 10)
-    try:
+    with counted_steps(m.storage._db, every=10) as steps:  # type: ignore[attr-defined]
         walked = sum(1 for _ in m.meters.list(status=status, limit=100).auto_paging_iter())
-    finally:
-        db.set_progress_handler(None, 10)
     assert walked == meters
-    return steps / -(-meters // 100)
+    return steps.count / -(-meters // 100)
 
 
 def test_walking_every_meter_costs_the_same_per_page_however_many_there_are(

@@ -15,6 +15,7 @@ from meterlib import ManualClock, Metering, Storage
 from meterlib.aggregation import SMALL_COUNTS, get_aggregation
 from meterlib.storage import SummaryQuery
 from meterlib.storage.sqlite import SQLiteStorage
+from tests.sqlite.probes import counted_steps, traced_statements
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 NOW_S = int(NOW.timestamp())
@@ -216,12 +217,8 @@ def test_folds_read_the_range_in_one_row(m: Metering, formula: str, window: str 
     _record(m, meter_id, (10, "1.50"), (20, "2.00"), (HOUR + 5, "0.25"), (3 * HOUR, "-1.00"))
     storage = m.storage
     assert isinstance(storage, SQLiteStorage)
-    statements: list[str] = []
-    storage._db.set_trace_callback(statements.append)
-    try:
+    with traced_statements(storage._db) as statements:
         values = _both(m, meter_id, HOUR_START - HOUR, HOUR // 2, 12)
-    finally:
-        storage._db.set_trace_callback(None)
     assert len(values) == 12
     folds = [sql for sql in statements if "group_concat" in sql]
     assert len(folds) == 1, statements
@@ -249,22 +246,12 @@ def test_a_fold_runs_fewer_sqlite_steps_than_grouping_by_window(m: Metering, for
     params["end"] = params["high"]
 
     def steps(shape: str) -> int:
-        counted = 0
-
-        def count() -> int:
-            nonlocal counted
-            counted += 1
-            return 0
-
-        storage._db.set_progress_handler(count, 1)
-        try:
+        with counted_steps(storage._db) as counted:
             rows = storage._db.execute(
                 sqlite_module._summary_sql(formula, None, shape), params
             ).fetchall()
-        finally:
-            storage._db.set_progress_handler(None, 1)
         assert rows
-        return counted
+        return counted.count
 
     folded, grouped = steps("fold"), steps("grouped")
     assert 4 * folded < 3 * grouped, (folded, grouped)  # measured: 0.59x (count), 0.73x (sum)
@@ -280,12 +267,8 @@ def test_a_range_past_the_fold_limit_is_grouped_in_sql(
     monkeypatch.setattr(sqlite_module, "FOLD_LIMIT", 4)
     storage = m.storage
     assert isinstance(storage, SQLiteStorage)
-    statements: list[str] = []
-    storage._db.set_trace_callback(statements.append)
-    try:
+    with traced_statements(storage._db) as statements:
         values = _both(m, meter_id, HOUR_START, 300, 3)
-    finally:
-        storage._db.set_trace_callback(None)
     assert values == (["5", "4"] if formula == "count" else ["12.5", "28.0"]) + ["0"]
     assert any("GROUP BY bucket" in sql for sql in statements), statements
 
@@ -307,12 +290,8 @@ def test_sums_of_mixed_decimals_are_grouped_in_sql(
     _record(m, meter_id, *values)
     storage = m.storage
     assert isinstance(storage, SQLiteStorage)
-    statements: list[str] = []
-    storage._db.set_trace_callback(statements.append)
-    try:
+    with traced_statements(storage._db) as statements:
         assert _both(m, meter_id, HOUR_START, HOUR, 3) == expected
-    finally:
-        storage._db.set_trace_callback(None)
     assert any("GROUP BY bucket" in sql for sql in statements), statements
 
 
@@ -370,11 +349,7 @@ def test_a_warm_summary_is_one_statement(m: Metering) -> None:
     m.record("count_None", customer="cus_1")
     storage = m.storage
     assert isinstance(storage, SQLiteStorage)
-    statements: list[str] = []
     m.usage(meter_id, "cus_1", HOUR_START, NOW_S + 1)
-    storage._db.set_trace_callback(statements.append)
-    try:
+    with traced_statements(storage._db) as statements:
         assert m.usage(meter_id, "cus_1", HOUR_START, NOW_S + 1) == 1
-    finally:
-        storage._db.set_trace_callback(None)
     assert len(statements) == 1, statements
