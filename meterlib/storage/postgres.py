@@ -413,11 +413,9 @@ class PostgresStorage(Storage):
         connection.execute(
             f"SELECT seq, body FROM {schema}.meters WHERE id = ''", prepare=False
         ).fetchall()
-        nothing = {"meter": 0, "customer": "", "low": 0, "high": 0, "start": 0, "end": 0}
+        nothing = {"meter": 0, "customer": "", "start": 0, "end": 0, "step": 1}
         for formula in _SQL_FORMULAS.values():
-            connection.execute(
-                _summary_sql(formula, None, schema), {**nothing, "step": 1}, binary=True
-            ).fetchall()
+            connection.execute(_summary_sql(formula, None, schema), nothing, binary=True).fetchall()
 
     def _sql(self, statement: str) -> str:
         """A statement with ``{t}`` before each table name, in this store's schema."""

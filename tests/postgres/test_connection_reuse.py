@@ -171,3 +171,25 @@ def test_summaries_on_the_kept_connection_reuse_its_cursor(url: str) -> None:
         assert storage._reader is not reader
         assert storage._reader is not None
         assert storage._reader.connection is other[0]
+
+
+def test_the_pool_warms_each_connection_it_opens(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every pooled connection has run `_warm` before any call uses it, and stays idle."""
+    warmed: list[object] = []
+    warm = PostgresStorage._warm
+
+    def spy(storage: PostgresStorage, connection: object) -> None:
+        warmed.append(connection)
+        warm(storage, connection)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PostgresStorage, "_warm", spy)
+    with Metering(storage=with_options(url, pool_size="3"), clock=ManualClock(START)) as m:
+        storage = m.storage
+        assert isinstance(storage, PostgresStorage)
+        assert len({id(connection) for connection in warmed}) == 3
+        connection, since = storage._take()
+        try:
+            assert any(connection is seen for seen in warmed)
+            assert connection.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        finally:
+            storage._give_back(connection, since)
