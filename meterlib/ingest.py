@@ -122,12 +122,8 @@ class Ingest:
         """
         return self.create_batch(events).outcomes
 
-    def create_batch(self, events: object, *, snapshot: bool = True) -> Batch:
-        """`create_many`, and which items broke a rule (duplicates aside), for error reports.
-
-        Without `snapshot` the stored outcomes may share the callers' payload dicts
-        instead of copies: for callers that hand no outcome back (streams).
-        """
+    def create_batch(self, events: object) -> Batch:
+        """`create_many`, and which items broke a rule (duplicates aside), for error reports."""
         items = rules.validate_batch(events)
         invalid: list[int] = []
         errors: dict[int, InvalidRequestError] = {}
@@ -137,7 +133,7 @@ class Ingest:
         with context.lock:
             now = context.now()
             accepted = NewEvents(now)
-            index = common_items(items, 0, accepting, accepted, snapshot=snapshot)
+            index = common_items(items, 0, accepting, accepted)
             while index < count:  # the item's first event name, or not the common shape
                 try:
                     arguments = rules.event_arguments(items[index], index)
@@ -147,7 +143,7 @@ class Ingest:
                     errors[index] = error
                 else:
                     accepted.append(event)
-                index = common_items(items, index + 1, accepting, accepted, snapshot=snapshot)
+                index = common_items(items, index + 1, accepting, accepted)
             outcomes = Outcomes(count, accepted, errors=errors, absent=invalid)
             stored = self._store_batch(outcomes, now)
         if None in stored:

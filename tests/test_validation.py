@@ -543,11 +543,18 @@ def test_batch_fast_path_takes_the_common_item() -> None:
     assert validation.common_items([VALID_ITEM], 0, {}, NewEvents(NOW)) == 0
 
 
-def test_batch_fast_path_without_snapshot_keeps_the_callers_payload() -> None:
-    """With snapshot=False the batch's event holds the item's own payload dict, not a copy."""
+@pytest.mark.parametrize("keys", [("stripe_customer_id", "value"), ("value", "stripe_customer_id")])
+def test_batch_fast_path_payload_reads_back_as_it_came(keys: tuple[str, str]) -> None:
+    """A batch's payload reads back equal, keys in the caller's order, after the caller edits it."""
+    given_payload = {"stripe_customer_id": "cus_1", "value": "1.50"}
+    payload = {key: given_payload[key] for key in keys}
     events = NewEvents(NOW)
-    validation.common_items([VALID_ITEM], 0, {"api": (METER, Sum())}, events, snapshot=False)
-    assert events.payloads[0] is VALID_ITEM["payload"]
+    item = {**VALID_ITEM, "payload": payload}
+    assert validation.common_items([item], 0, {"api": (METER, Sum())}, events) == 1
+    payload["value"] = "2"
+    payload["extra"] = "x"
+    assert events[0].payload == given_payload
+    assert list(events[0].payload) == list(keys)
 
 
 @given(

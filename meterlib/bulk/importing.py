@@ -156,7 +156,7 @@ def _record(
     tally.skipped += chunk.skipped
     rejections = list(chunk.problems)
     if chunk.items:
-        outcomes, invalid = ingest.create_batch(chunk.items, snapshot=False)
+        outcomes, invalid = ingest.create_batch(chunk.items)
         failed = len(outcomes.errors)
         tally.recorded += len(outcomes) - failed
         tally.duplicates += failed - len(invalid)

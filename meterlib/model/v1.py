@@ -207,7 +207,9 @@ class NewEvents(Sequence[NewEvent]):
 
     The ingest pipeline appends to the columns (no object per event); `Storage.add_events`
     may read them directly (the memory store does), or read the events, which are built at
-    the first read and kept.
+    the first read and kept. A payload of exactly its meter's customer key and then value key,
+    both strings, is kept as its raw value string, and rebuilt from `payload_keys` when read:
+    no copy per event, and no dict the caller could change afterwards.
 
     >>> events = NewEvents(created=100)
     >>> events.append(NewEvent("mtr_1", "api", "cus_1", "req_1", 90, 100, None, {}))
@@ -222,6 +224,7 @@ class NewEvents(Sequence[NewEvent]):
         "event_names",
         "identifiers",
         "meter_ids",
+        "payload_keys",
         "payloads",
         "timestamps",
         "values",
@@ -235,7 +238,10 @@ class NewEvents(Sequence[NewEvent]):
         self.identifiers: list[str] = []
         self.timestamps: list[int] = []
         self.values: list[Decimal | None] = []
-        self.payloads: list[dict[str, str]] = []
+        self.payloads: list[dict[str, str] | str] = []
+        """Each event's payload, or (see above) the raw value string of a two-key payload."""
+        self.payload_keys: dict[str, tuple[str, str]] = {}
+        """The customer and value keys of the meters whose payloads `payloads` holds as str."""
         self._events: list[NewEvent] = []
 
     @classmethod
@@ -272,10 +278,23 @@ class NewEvents(Sequence[NewEvent]):
                     self.timestamps,
                     repeat(self.created),
                     self.values,
-                    self.payloads,
+                    self._payload_dicts(),
                 ),
             )
         return events
+
+    def _payload_dicts(self) -> list[dict[str, str]]:
+        payloads: list[dict[str, str]] = []
+        keys_of = self.payload_keys
+        for meter_id, customer, payload in zip(
+            self.meter_ids, self.customers, self.payloads, strict=True
+        ):
+            if isinstance(payload, str):
+                customer_key, value_key = keys_of[meter_id]
+                payloads.append({customer_key: customer, value_key: payload})
+            else:
+                payloads.append(payload)
+        return payloads
 
     def __len__(self) -> int:
         return len(self.identifiers)

@@ -187,7 +187,7 @@ class MeterEventStream:
             check_session(context.storage.find_session(token), context.now())
             items = rules.validate_batch(events)
             check_stream_length(items)
-            batch = self._ingest.create_batch(items, snapshot=False)
+            batch = self._ingest.create_batch(items)
             reports = self._reports(items, batch.outcomes, batch.invalid)
         self._log.publish(reports)
 

@@ -224,8 +224,8 @@ _FUTURE_MARGIN = -FUTURE_LIMIT
 
 def common_fields(
     meter: Meter, payload: object, identifier: object, timestamp: object, now: int
-) -> tuple[str, Decimal, int] | None:
-    """The customer, value and timestamp of an event of the common shape that obeys every rule.
+) -> tuple[str, Decimal, str, int] | None:
+    """The customer, value, raw value string and timestamp of a common event obeying every rule.
 
     The common shape: a dict of exactly the customer and a short plain decimal string, a string
     identifier and int (or no) timestamp. This only accepts, never rejects (None): anything else
@@ -270,27 +270,20 @@ def common_fields(
     # `check_event_timestamp`'s bounds, with one subtraction of the (multi-digit) ints
     elif not (type(timestamp) is int and _FUTURE_MARGIN <= now - timestamp <= PAST_LIMIT):
         return None
-    return customer, value, timestamp
+    return customer, value, raw, timestamp
 
 
 def common_event(
-    meter: Meter,
-    payload: object,
-    identifier: object,
-    timestamp: object,
-    now: int,
-    *,
-    snapshot: bool = True,
+    meter: Meter, payload: object, identifier: object, timestamp: object, now: int
 ) -> NewEvent | None:
-    """The event, if `common_fields` accepts it; else None (the caller checks it rule by rule).
+    """The event, with a copy of the payload, if `common_fields` accepts it; else None.
 
-    The event holds a copy of the payload unless `snapshot` is false (for callers that return
-    no event, so storage alone reads it during the call).
+    On None the caller checks the event rule by rule.
     """
     fields = common_fields(meter, payload, identifier, timestamp, now)
     if fields is None:
         return None
-    customer, value, when = fields
+    customer, value, _, when = fields
     event: NewEvent = _tuple_new(
         NewEvent,
         (
@@ -301,7 +294,7 @@ def common_event(
             when,
             now,
             value,
-            payload.copy() if snapshot else payload,  # type: ignore[attr-defined]  # a dict
+            payload.copy(),  # type: ignore[attr-defined]  # a dict
         ),
     )  # NewEvent(...) without the named tuple's Python-level __new__
     return event
@@ -312,8 +305,6 @@ def common_items(
     start: int,
     accepting: Mapping[str, tuple[Meter, object]],
     events: NewEvents,
-    *,
-    snapshot: bool = True,
 ) -> int:
     """Append to `events` the batch's items from `start` on while each is a common event.
 
@@ -321,9 +312,11 @@ def common_items(
     its meter, and whose arguments `common_fields` accepts, received at ``events.created``.
     Returns the index of the first item that is not (``len(items)`` if none): the caller checks
     that one rule by rule, and calls again from the next. This only accepts, never rejects: no
-    call per item but `common_fields`, and no object per event (they go into columns).
+    call per item but `common_fields`, and no object per event (they go into columns): a
+    payload of the meter's customer key then value key goes in as its raw value string.
     """
     now = events.created
+    keys_of, last_meter, customer_key = events.payload_keys, None, ""
     add_meter_id, add_name = events.meter_ids.append, events.event_names.append
     add_customer, add_identifier = events.customers.append, events.identifiers.append
     add_timestamp, add_value = events.timestamps.append, events.values.append
@@ -340,14 +333,20 @@ def common_items(
         fields = common_fields(meter, payload, identifier, item.get("timestamp"), now)
         if fields is None:
             return index
-        customer, value, timestamp = fields
+        customer, value, raw, timestamp = fields
+        if meter is not last_meter:
+            last_meter, customer_key = meter, meter.customer_mapping.event_payload_key
+            keys_of[meter.id] = customer_key, meter.value_settings.event_payload_key
         add_meter_id(meter.id)
         add_name(meter.event_name)
         add_customer(customer)
         add_identifier(identifier)  # type: ignore[arg-type]  # a str, as `common_fields` checked
         add_timestamp(timestamp)
         add_value(value)
-        add_payload(payload.copy() if snapshot else payload)  # type: ignore[union-attr,arg-type]
+        # a dict, as `common_fields` checked; copied if its keys come the other way round, so
+        # that it reads back as it came
+        first_key = next(iter(payload))  # type: ignore[arg-type]
+        add_payload(raw if first_key == customer_key else payload.copy())  # type: ignore[union-attr]
     return len(items)
 
 
