@@ -8,14 +8,14 @@ that follow them) is an adapter over `Ingest`; no rule is written twice. Rules l
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from meterlib import validation as rules
 from meterlib.aggregation import BUILTIN_FORMULAS, Aggregation
 from meterlib.context import Context
 from meterlib.errors import InvalidRequestError
-from meterlib.model import Meter, NewEvent, NewEvents, Outcomes
+from meterlib.model import ItemColumns, Meter, NewEvent, NewEvents, Outcomes
 from meterlib.storage.base import MeterInactive
 
 Accepting = dict[str, tuple[Meter, Aggregation[Any]]]
@@ -128,7 +128,10 @@ class Ingest:
         invalid: list[int] = []
         errors: dict[int, InvalidRequestError] = {}
         accepting: Accepting = {}
-        common_items, count = rules.common_items, len(items)
+        common_items: Callable[[Any, int, Accepting, NewEvents], int] = (
+            rules.common_columns if type(items) is ItemColumns else rules.common_items
+        )
+        count = len(items)
         context = self._context
         with context.lock:
             now = context.now()

@@ -7,6 +7,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ from meterlib import (
 )
 from meterlib.aggregation import Sum
 from meterlib.errors import InvalidRequestError
-from meterlib.model import NewEvent, NewEvents
+from meterlib.model import ItemColumns, NewEvent, NewEvents
 from meterlib.validation import (
     parse_value,
     payload_string,
@@ -588,6 +589,62 @@ def test_batch_fast_path_resumed_after_each_stop_takes_the_others_in_order(
     taken = [item for index, item in enumerate(items) if index >= start and index not in stops]
     assert all(_fast_item(items[index]) is None for index in stops)
     assert list(events) == [_fast_item(item) for item in taken]
+
+
+SWAPPED = attrs.evolve(
+    METER,
+    id="mtr_2",
+    event_name="swapped",
+    customer_mapping=CustomerMapping(event_payload_key="value"),
+    value_settings=ValueSettings(event_payload_key="stripe_customer_id"),
+)
+"""`METER` with its payload keys the other way round."""
+CELL = st.sampled_from(["1.5", "7", "x", "", "cus_1", "\x00"])
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["api", "swapped", "other"]),
+            st.sampled_from(["req_1", "req_2", "", " "]),
+            st.sampled_from([NOW, NOW - validation.PAST_LIMIT - 1, "1", None, True]),
+            CELL,
+            CELL,
+        ),
+        max_size=8,
+    ),
+)
+def test_columns_take_what_the_dicts_take(rows: list[tuple[str, str, object, str, str]]) -> None:
+    """`common_columns` stops where `common_items` stops on the same items, with equal events."""
+    columns = ItemColumns.of(("stripe_customer_id", "value"), rows)
+    accepting = {"api": (METER, Sum()), "swapped": (SWAPPED, Sum())}
+    by_columns, by_dicts = NewEvents(NOW), NewEvents(NOW)
+    index = other = -1
+    while index < len(rows):
+        index = validation.common_columns(columns, index + 1, accepting, by_columns)
+        other = validation.common_items(list(columns), other + 1, accepting, by_dicts)
+        assert index == other
+    assert list(by_columns) == list(by_dicts)
+    assert [list(event.payload) for event in by_columns] == [
+        list(event.payload) for event in by_dicts
+    ]
+
+
+def test_item_columns_read_as_create_many_items() -> None:
+    """Columns read back, item by item or sliced, as the dicts they stand for; keys must match."""
+    rows = [("api", "req_1", NOW, "cus_1", "2"), ("api", "req_2", NOW, "cus_2", "3")]
+    items = ItemColumns.of(("stripe_customer_id", "value"), rows)
+    assert items[-1] == {
+        "event_name": "api",
+        "payload": {"stripe_customer_id": "cus_2", "value": "3"},
+        "identifier": "req_2",
+        "timestamp": NOW,
+    }
+    assert list(items[1:]) == [items[1]]
+    items.add(items[:1])
+    assert [item["identifier"] for item in items] == ["req_1", "req_2", "req_1"]
+    with pytest.raises(ValueError, match="payload keys"):
+        items.add(ItemColumns(("value", "stripe_customer_id")))
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ from meterlib.bulk.formats import (
 from meterlib.bulk.report import ImportRejection
 from meterlib.bulk.sources import unreadable
 from meterlib.errors import InvalidRequestError, describe
+from meterlib.model import ItemColumns
 
 Item = dict[str, object]
 """One ``create_many`` item."""
@@ -53,7 +54,8 @@ _DECODE = json.JSONDecoder(parse_float=Decimal).raw_decode
 class Chunk(NamedTuple):
     """A run of rows: the items to ingest with their lines, and the rows refused on the way."""
 
-    items: list[Item]
+    items: list[Item] | ItemColumns
+    """As dicts, or as columns when every row was of the usual CSV shape."""
     lines: list[int]
     """The line each item's row starts on."""
     problems: list[ImportRejection]
@@ -75,7 +77,7 @@ class Builder:
         self._fresh()
 
     def _fresh(self) -> None:
-        self.items: list[Item] = []
+        self.items: list[Item] | ItemColumns = []
         self.lines: list[int] = []
         self.problems: list[ImportRejection] = []
         self.rows = 0
@@ -90,6 +92,25 @@ class Builder:
     def pending(self) -> bool:
         """Whether any row is waiting to be handed on."""
         return self.rows > 0
+
+    def add_item(self, item: Item, line: int) -> None:
+        """One row's item, from `line`."""
+        if type(self.items) is ItemColumns:  # a chunk of usual rows and others: dicts, all
+            self.items = list(self.items)
+        self.items.append(item)  # type: ignore[union-attr]  # a list by now
+        self.lines.append(line)
+        self.rows += 1
+
+    def add_columns(self, items: ItemColumns, first_line: int) -> None:
+        """The items of consecutive lines from `first_line` on."""
+        if not self.items:
+            self.items = items
+        elif type(self.items) is ItemColumns and self.items.payload_keys == items.payload_keys:
+            self.items.add(items)
+        else:
+            self.items = [*self.items, *items]
+        self.lines += range(first_line, first_line + len(items))
+        self.rows += len(items)
 
     def problem(
         self, line: int, column: int | None, field: str | None, code: str, message: str
@@ -219,8 +240,8 @@ class _CsvRows:
         """One record (not blank) starting on `line`."""
         builder = self.builder
         self.position += 1
-        builder.rows += 1
         if len(fields) != self.width:
+            builder.rows += 1
             builder.problem(
                 line,
                 min(len(fields), self.width) + 1,
@@ -231,9 +252,10 @@ class _CsvRows:
             return
         item = self.build(fields, self.position)
         if type(item) is dict:
-            builder.items.append(item)
-            builder.lines.append(line)
-        elif item is None:
+            builder.add_item(item, line)
+            return
+        builder.rows += 1
+        if item is None:
             builder.skipped += 1
         else:
             field, code, message = item
@@ -247,15 +269,13 @@ class _CsvRows:
         builder = self.builder
         usual = self.usual
         if usual is not None:  # the usual header: every row the usual shape, or None
-            made = usual(texts, block.isascii())
+            made = usual(texts, block)
             if made is not None:
                 start = 0
                 while start < len(made):
                     room = builder.batch_size - builder.rows
-                    part = made[start : start + room]
-                    builder.items += part
-                    builder.lines += range(first + start, first + start + len(part))
-                    builder.rows += len(part)
+                    part = made if start == 0 and room >= len(made) else made[start : start + room]
+                    builder.add_columns(part, first + start)
                     start += len(part)
                     if builder.rows >= builder.batch_size:
                         yield
@@ -353,56 +373,46 @@ _RowResult = Item | tuple[str, str, str] | None
 
 def _usual_columns(
     positions: dict[str, int], width: int
-) -> Callable[[list[str], bool], list[Item] | None] | None:
+) -> Callable[[list[str], str], ItemColumns | None] | None:
     """A fast item maker for the usual header (None for any other).
 
     The usual header is ``identifier,timestamp,event_name`` and two payload columns; the
-    function makes the items of lines whose cells are all filled, or returns None when a line
-    does not have exactly five fields.
+    function makes the items of a block's lines as columns when every line has exactly five
+    fields, all filled, and returns None otherwise (the rows are then read one by one).
     """
     payload = [name for name in positions if name.startswith(PAYLOAD_PREFIX)]
     usual = [IDENTIFIER, TIMESTAMP, EVENT_NAME, *payload]
     if width != 5 or len(payload) != 2 or list(positions) != usual:
         return None
-    first_key = sys.intern(payload[0][len(PAYLOAD_PREFIX) :])
-    second_key = sys.intern(payload[1][len(PAYLOAD_PREFIX) :])
+    keys = (
+        sys.intern(payload[0][len(PAYLOAD_PREFIX) :]),
+        sys.intern(payload[1][len(PAYLOAD_PREFIX) :]),
+    )
     digits = MAX_TIMESTAMP_DIGITS
     split = str.split
 
-    def items(texts: list[str], ascii: bool) -> list[Item] | None:
-        # each line's fields die at once: only the items live on for the collector; a line
-        # with an empty cell is left out (then the count tells), one not of five fields raises
-        try:
-            made = (
-                [
-                    {
-                        "event_name": name,
-                        "payload": {first_key: one, second_key: two},
-                        "identifier": identifier,
-                        "timestamp": int(text)
-                        if text.isdigit() and len(text) <= digits
-                        else timestamp_input(text),
-                    }
-                    for identifier, text, name, one, two in map(split, texts, repeat(","))
-                    if identifier and text and name and one and two
-                ]
-                if ascii  # then isdigit() means ASCII digits: int() reads them as they are
-                else [
-                    {
-                        "event_name": name,
-                        "payload": {first_key: one, second_key: two},
-                        "identifier": identifier,
-                        "timestamp": int(text)
-                        if text.isdigit() and text.isascii() and len(text) <= digits
-                        else timestamp_input(text),
-                    }
-                    for identifier, text, name, one, two in map(split, texts, repeat(","))
-                    if identifier and text and name and one and two
-                ]
+    def items(texts: list[str], block: str) -> ItemColumns | None:
+        try:  # strict: a line of other than five fields (a blank one has one) raises
+            identifiers, texts_of_time, names, firsts, seconds = zip(
+                *map(split, texts, repeat(",")), strict=True
             )
-        except ValueError:  # a line without exactly five fields (a blank one has one)
+        except ValueError:
             return None
-        return made if len(made) == len(texts) else None
+        if "" in identifiers or "" in texts_of_time or "" in names or "" in firsts or "" in seconds:
+            return None
+        made = ItemColumns(keys)
+        made.identifiers, made.event_names = list(identifiers), list(names)
+        made.firsts, made.seconds = list(firsts), list(seconds)
+        # all ASCII digits (then int() reads them as they are) and short: one C call for all
+        if (
+            block.isascii()
+            and "".join(texts_of_time).isdigit()
+            and max(map(len, texts_of_time)) <= digits
+        ):
+            made.timestamps = list(map(int, texts_of_time))
+        else:
+            made.timestamps = list(map(timestamp_input, texts_of_time))
+        return made
 
     return items
 
@@ -501,11 +511,11 @@ def object_item(value: object, position: int) -> _RowResult:
 
 def _add_object(builder: Builder, value: object, position: int, line: int) -> None:
     item = object_item(value, position)
-    builder.rows += 1
     if type(item) is dict:
-        builder.items.append(item)
-        builder.lines.append(line)
-    elif item is None:
+        builder.add_item(item, line)
+        return
+    builder.rows += 1
+    if item is None:
         builder.skipped += 1
     else:
         field, code, message = item

@@ -318,6 +318,84 @@ class NewEvents(Sequence[NewEvent]):
 _tuple_new = tuple.__new__
 
 
+class ItemColumns(Sequence[dict[str, object]]):
+    """``create_many`` items of one shape as columns: a file reader's rows without a dict each.
+
+    Every item has an event name, a payload of the two `payload_keys` (in that order) with a
+    value each, an identifier and a timestamp. Read one, and it is the dict ``create_many``
+    takes, built then; the ingest pipeline reads the columns (`common_columns`).
+
+    >>> items = ItemColumns(("stripe_customer_id", "value"))
+    >>> items.add(ItemColumns.of(("stripe_customer_id", "value"), [("api", "req_1", 90, "c", "2")]))
+    >>> items[0]["payload"], len(items)
+    ({'stripe_customer_id': 'c', 'value': '2'}, 1)
+    """
+
+    __slots__ = ("event_names", "firsts", "identifiers", "payload_keys", "seconds", "timestamps")
+
+    def __init__(self, payload_keys: tuple[str, str]) -> None:
+        self.payload_keys = payload_keys
+        self.event_names: list[str] = []
+        self.identifiers: list[str] = []
+        self.timestamps: list[object] = []
+        self.firsts: list[str] = []
+        """Each item's value of the first payload key."""
+        self.seconds: list[str] = []
+
+    @classmethod
+    def of(
+        cls, payload_keys: tuple[str, str], rows: Iterable[tuple[str, str, object, str, str]]
+    ) -> ItemColumns:
+        """Items of (event name, identifier, timestamp, first and second payload value) rows."""
+        items = cls(payload_keys)
+        for name, identifier, timestamp, first, second in rows:
+            items.event_names.append(name)
+            items.identifiers.append(identifier)
+            items.timestamps.append(timestamp)
+            items.firsts.append(first)
+            items.seconds.append(second)
+        return items
+
+    def add(self, other: ItemColumns) -> None:
+        """Append `other`'s items, which have the same payload keys. O(len(other))."""
+        if other.payload_keys != self.payload_keys:
+            raise ValueError(f"the items' payload keys are {self.payload_keys}")
+        self.event_names += other.event_names
+        self.identifiers += other.identifiers
+        self.timestamps += other.timestamps
+        self.firsts += other.firsts
+        self.seconds += other.seconds
+
+    def __len__(self) -> int:
+        return len(self.event_names)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, object]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> ItemColumns: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, object] | ItemColumns:
+        if isinstance(index, slice):
+            part = ItemColumns(self.payload_keys)
+            part.event_names = self.event_names[index]
+            part.identifiers = self.identifiers[index]
+            part.timestamps = self.timestamps[index]
+            part.firsts = self.firsts[index]
+            part.seconds = self.seconds[index]
+            return part
+        first_key, second_key = self.payload_keys
+        return {
+            "event_name": self.event_names[index],
+            "payload": {first_key: self.firsts[index], second_key: self.seconds[index]},
+            "identifier": self.identifiers[index],
+            "timestamp": self.timestamps[index],
+        }
+
+    def __repr__(self) -> str:
+        return f"ItemColumns({len(self)} items, payload keys {self.payload_keys})"
+
+
 class Outcomes(Sequence[NewEvent | InvalidRequestError]):
     """What became of each item of a batch: its `NewEvent` (one of `events`) or its error.
 

@@ -10,7 +10,7 @@ from typing import Any, NoReturn, TypeGuard
 
 from meterlib.aggregation import Aggregation
 from meterlib.errors import InvalidRequestError, describe
-from meterlib.model import Meter, NewEvent, NewEvents
+from meterlib.model import ItemColumns, Meter, NewEvent, NewEvents
 from meterlib.timeutil import to_unix_seconds
 from meterlib.validation.limits import (
     FUTURE_LIMIT,
@@ -53,10 +53,11 @@ def event_arguments(item: object, index: int) -> tuple[object, object, object, o
     return get("event_name"), get("payload"), get("identifier"), get("timestamp")
 
 
-def validate_batch(events: object) -> list[object]:
+def validate_batch(events: object) -> Sequence[object]:
     """The items of a ``create_many`` batch, at most `MAX_BATCH` of them.
 
     A list, tuple or other iterable; not a string, bytes or a mapping, which are single values.
+    `ItemColumns` stay as they are.
     """
     if isinstance(events, str | bytes | bytearray | Mapping) or not isinstance(events, Iterable):
         fail(
@@ -64,8 +65,11 @@ def validate_batch(events: object) -> list[object]:
             code="parameter_invalid_type",
             param="events",
         )
-    if type(events) is list or type(events) is tuple:
-        items: list[object] = events if type(events) is list else list(events)
+    items: Sequence[object]
+    if type(events) is list or type(events) is ItemColumns:
+        items = events
+    elif type(events) is tuple:
+        items = list(events)
     else:
         try:
             items = list(islice(events, MAX_BATCH + 1))
@@ -348,6 +352,50 @@ def common_items(
         first_key = next(iter(payload))  # type: ignore[arg-type]
         add_payload(raw if first_key == customer_key else payload.copy())  # type: ignore[union-attr]
     return len(items)
+
+
+def common_columns(
+    items: ItemColumns,
+    start: int,
+    accepting: Mapping[str, tuple[Meter, object]],
+    events: NewEvents,
+) -> int:
+    """`common_items` for items held as columns: the same rules, with no dict read per item.
+
+    Each item's payload is built for `common_fields` and kept only if its keys come the
+    meter's other way round; else it goes in as its raw value string.
+    """
+    now = events.created
+    first_key, second_key = items.payload_keys
+    names, identifiers, timestamps = items.event_names, items.identifiers, items.timestamps
+    firsts, seconds = items.firsts, items.seconds
+    keys_of, last_meter, customer_first = events.payload_keys, None, True
+    add_meter_id, add_name = events.meter_ids.append, events.event_names.append
+    add_customer, add_identifier = events.customers.append, events.identifiers.append
+    add_timestamp, add_value = events.timestamps.append, events.values.append
+    add_payload = events.payloads.append
+    for index in range(start, len(names)):
+        known = accepting.get(names[index])
+        if known is None:
+            return index
+        meter, identifier = known[0], identifiers[index]
+        payload = {first_key: firsts[index], second_key: seconds[index]}
+        fields = common_fields(meter, payload, identifier, timestamps[index], now)
+        if fields is None:
+            return index
+        customer, value, raw, timestamp = fields
+        if meter is not last_meter:
+            last_meter, customer_key = meter, meter.customer_mapping.event_payload_key
+            keys_of[meter.id] = customer_key, meter.value_settings.event_payload_key
+            customer_first = customer_key == first_key
+        add_meter_id(meter.id)
+        add_name(meter.event_name)
+        add_customer(customer)
+        add_identifier(identifier)
+        add_timestamp(timestamp)
+        add_value(value)
+        add_payload(raw if customer_first else payload)
+    return len(names)
 
 
 def check_event_timestamp(timestamp: int, now: int) -> None:

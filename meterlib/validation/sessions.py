@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from meterlib.errors import AuthenticationError
 from meterlib.storage import SessionRecord
 from meterlib.validation.limits import MAX_NAME, MAX_STREAM_EVENTS
@@ -38,7 +40,7 @@ def check_session(session: SessionRecord | None, now: int) -> SessionRecord:
     return session
 
 
-def check_stream_length(events: list[object]) -> None:
+def check_stream_length(events: Sequence[object]) -> None:
     """At most `MAX_STREAM_EVENTS` events a stream call; more records nothing."""
     if len(events) > MAX_STREAM_EVENTS:
         fail(

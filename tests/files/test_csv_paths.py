@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meterlib import InvalidRequestError, ManualClock, Metering
+from meterlib.bulk.reading import Builder
+from meterlib.model import ItemColumns
 from tests.files.conftest import HEADER, NOW
 
 CELLS = st.one_of(
@@ -107,3 +109,19 @@ def test_json_shaped_noise_gets_a_report_or_an_invalid_request(text: str) -> Non
     """Text made of JSON's own characters: never an exception other than InvalidRequestError."""
     for kind in ("json", "jsonl"):
         outcome(text.encode(), format=kind)
+
+
+def test_a_chunk_of_column_rows_and_single_rows_keeps_every_item_in_order() -> None:
+    """A chunk mixing usual blocks (columns) with rows read one by one holds all, in file order."""
+    keys = ("stripe_customer_id", "value")
+    builder = Builder(10, stop_at_problem=False)
+    builder.add_columns(ItemColumns.of(keys, [("api", "a", NOW, "cus_1", "1")]), 2)
+    builder.add_columns(ItemColumns.of(keys, [("api", "b", NOW, "cus_1", "2")]), 3)
+    single = {"event_name": "api", "payload": {}, "identifier": "c", "timestamp": NOW}
+    builder.add_item(single, 5)
+    builder.add_columns(ItemColumns.of(keys[::-1], [("api", "d", NOW, "3", "cus_2")]), 6)
+    chunk = builder.take()
+    assert [item["identifier"] for item in chunk.items] == ["a", "b", "c", "d"]
+    assert chunk.items[-1]["payload"] == {"value": "3", "stripe_customer_id": "cus_2"}
+    assert (chunk.lines, chunk.rows) == ([2, 3, 5, 6], 4)
+    assert not builder.items
