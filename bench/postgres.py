@@ -168,6 +168,12 @@ class _Bare:
         for table in tables:
             self.db.execute(f"VACUUM (ANALYZE) {table}")
 
+    def size(self, table: str) -> int:
+        """Bytes on disk of `table`, its indexes and TOAST included."""
+        row = self.db.execute("SELECT pg_total_relation_size(%s)", (table,)).fetchone()
+        assert row is not None
+        return int(row[0])
+
     def close(self) -> None:
         """Drop the tables and close."""
         for name in self.tables:
@@ -280,11 +286,21 @@ class PostgresRows:
                 if formula == "sum":
                     self.rows.append(rate_row(BULK, INGEST, BACKEND, len(events), seconds))
             bare.settle([copied, *(f"{schema}.events" for schema in schemas)])
+            self._size_postgres(bare, copied, f"{schemas[0]}.events")
             self._summaries(stores, bare, copied)
             self._cold_postgres(stores["sum"], bare, copied)
         finally:
             for m, _, _ in stores.values():
                 m.close()
+
+    def _size_postgres(self, bare: _Bare, table: str, events: str) -> None:
+        """The events table with its indexes (vacuumed) beside the bare table with its own."""
+        sizes = [bare.size(name) for name in (table, events)]
+        note = f"{sizes[1] / 2**20:.1f} MiB vs {sizes[0] / 2**20:.1f} MiB"
+        for backend, size, text in ((BASELINE, sizes[0], ""), (BACKEND, sizes[1], note)):
+            self.rows.append(
+                Row(STORE_SIZE, PG_VARIANT, backend, "MiB", size / 2**20, cost=size, note=text)
+            )
 
     # --- summaries -----------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ RATIO_TARGETS: dict[tuple[str, str, str], float] = {
     (BULK, "postgres", "psycopg"): 2.0,
     (HOURLY_SERIES, "postgres", "psycopg"): 1.0,
     (STORE_SIZE, "sqlite", "sqlite3"): 1.3,
+    (STORE_SIZE, "postgres", "psycopg"): 1.3,
     (COLD_SUMMARY, "sqlite", "sqlite3"): 1.0,
     (WARM_SUMMARY, "sqlite", "sqlite3"): 1.0,
     (COLD_SUMMARY, "postgres", "psycopg"): 1.0,

@@ -124,11 +124,20 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX {s}.events_live;
     ALTER INDEX {s}.events_live_2 RENAME TO events_live;
     """,
+    # 3: no NULL value_text: an index entry without a NULL has no null bitmap, 8 bytes less
+    # (events_live at 1M events: 57.5 MiB against the bare index's 39.6; 48.5 without NULLs).
+    """
+    UPDATE {s}.events SET value_text = '' WHERE value_text IS NULL;
+    ALTER TABLE {s}.events ALTER COLUMN value_text SET DEFAULT '',
+        ALTER COLUMN value_text SET NOT NULL;
+    REINDEX INDEX {s}.events_live;
+    """,
 )
 """Forward migrations: entry N-1 brings a schema from version N-1 to N (``{s}``: the schema).
 
 ``events.value_text`` is the value's text only where ``numeric`` would not give it back as
-written (a positive exponent, ``1E+2``; a negative zero); ``events.payload`` is NULL when the
+written (a positive exponent, ``1E+2``; a negative zero), else ``''`` (reads take it as NULL
+through `_VALUE_TEXT`); ``events.payload`` is NULL when the
 payload is exactly what the meter's keys, the customer and the value imply."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -212,6 +221,10 @@ def _classify(error: BaseException) -> StorageError | None:
     return StorageError(f"PostgreSQL: {str(error).strip()}", code=code)
 
 
+_VALUE_TEXT = "NULLIF(value_text, '')"
+"""``events.value_text`` as read: NULL where the value needs no text (stored as ``''``)."""
+
+
 def _needs_text(value: Decimal) -> bool:
     """Whether ``numeric`` would give `value` back differently (``1E+2``, ``-0``)."""
     exponent = value.as_tuple().exponent
@@ -253,7 +266,7 @@ def _summary_sql(formula: str, size: int | None, schema: str) -> str:
         windows = f"SELECT {bucket}, sum(value)::text AS value {source} GROUP BY bucket"
     else:
         windows = (
-            f"SELECT DISTINCT ON (bucket) {bucket}, COALESCE(value_text, value::text) AS value "
+            f"SELECT DISTINCT ON (bucket) {bucket}, COALESCE({_VALUE_TEXT}, value::text) AS value "
             f"{source} ORDER BY bucket, timestamp DESC, seq DESC"
         )
     # a count's values as an int8 array; a sum's or value's as one string (a text array's
@@ -718,7 +731,7 @@ class PostgresStorage(Storage):
         """``(timestamp, created, meter, value, customer, identifier, value_text, payload)``."""
         value, payload, customer = event.value, event.payload, event.customer
         text = None if value is None else str(value)
-        value_text = None if value is None or not _needs_text(value) else text
+        value_text = "" if value is None or not _needs_text(value) else text
         implied = payload_implied(keys, customer, text, payload)
         return (
             event.timestamp,
@@ -905,8 +918,9 @@ class PostgresStorage(Storage):
                 return []
             rows = connection.execute(
                 self._sql(
-                    "SELECT timestamp, seq, value, value_text FROM {t}events WHERE meter = %s "
-                    "AND customer = %s AND NOT cancelled AND timestamp >= %s AND timestamp < %s "
+                    f"SELECT timestamp, seq, value, {_VALUE_TEXT} FROM {{t}}events "
+                    "WHERE meter = %s AND customer = %s AND NOT cancelled AND timestamp >= %s "
+                    "AND timestamp < %s "
                     "ORDER BY timestamp, seq"
                 ),
                 (keys.seq, customer, start, end),
@@ -954,7 +968,7 @@ class PostgresStorage(Storage):
             rows = connection.execute(
                 self._sql(
                     "SELECT e.seq, m.id, m.event_name, e.customer, e.identifier, e.timestamp, "
-                    "e.created, e.value, e.value_text, e.cancelled FROM {t}events AS e "
+                    "e.created, e.value, NULLIF(e.value_text, ''), e.cancelled FROM {t}events AS e "
                     f"JOIN {{t}}meters AS m ON m.seq = e.meter WHERE {' AND '.join(conditions)} "
                     "ORDER BY e.seq LIMIT %(limit)s"
                 ),

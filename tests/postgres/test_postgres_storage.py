@@ -62,6 +62,44 @@ def test_tables_live_in_the_named_schema_at_the_current_version(url: str, schema
         assert version == SCHEMA_VERSION
 
 
+def test_a_version_2_store_migrates_its_null_value_texts(url: str, schema: str) -> None:
+    """Migration 3 turns NULL ``value_text`` into ``''``; events and summaries read the same."""
+    with _metering(url) as m:
+        meter = _calls(m, "last")
+        for number, value in enumerate(["2.5", "1E+2", "-0", "7"]):
+            m.meter_events.create(
+                event_name="calls",
+                payload={"stripe_customer_id": "cus_1", "value": value},
+                identifier=f"e{number}",
+                timestamp=int(START.timestamp()) - 60 + number,
+            )
+        before = (
+            m.storage.list_events(limit=10),
+            m.usage(meter, "cus_1", START.replace(hour=11), START),
+        )
+    tables = f'"{schema}"'
+    with psycopg.connect(url.split("?", maxsplit=1)[0], autocommit=True) as connection:
+        connection.execute(  # back to version 2: NULL where no text is needed
+            f"ALTER TABLE {tables}.events ALTER COLUMN value_text DROP NOT NULL, "
+            "ALTER COLUMN value_text DROP DEFAULT; "
+            f"UPDATE {tables}.events SET value_text = NULL WHERE value_text = ''; "
+            f"UPDATE {tables}.meterlib_schema SET version = 2"
+        )
+        assert connection.execute(
+            f"SELECT count(*) FROM {tables}.events WHERE value_text IS NULL"
+        ).fetchone() == (2,)
+    with _metering(url) as m:
+        assert (
+            m.storage.list_events(limit=10),
+            m.usage(meter, "cus_1", START.replace(hour=11), START),
+        ) == before
+    with psycopg.connect(url.split("?", maxsplit=1)[0]) as connection:
+        texts = connection.execute(
+            f"SELECT value_text FROM {tables}.events ORDER BY seq"
+        ).fetchall()
+        assert texts == [("",), ("1E+2",), ("-0",), ("",)]
+
+
 def test_processes_creating_one_schema_at_once_all_succeed(url: str) -> None:
     """Six processes opening a new schema together: the advisory lock lets one migrate it."""
     code = f"from meterlib import Metering; Metering(storage={url!r}).close()"
