@@ -269,7 +269,7 @@ class _CsvRows:
         builder = self.builder
         usual = self.usual
         if usual is not None:  # the usual header: every row the usual shape, or None
-            made = usual(texts, block)
+            made = usual(texts, block.isascii())
             if made is not None:
                 start = 0
                 while start < len(made):
@@ -373,7 +373,7 @@ _RowResult = Item | tuple[str, str, str] | None
 
 def _usual_columns(
     positions: dict[str, int], width: int
-) -> Callable[[list[str], str], ItemColumns | None] | None:
+) -> Callable[[list[str], bool], ItemColumns | None] | None:
     """A fast item maker for the usual header (None for any other).
 
     The usual header is ``identifier,timestamp,event_name`` and two payload columns; the
@@ -391,7 +391,7 @@ def _usual_columns(
     digits = MAX_TIMESTAMP_DIGITS
     split = str.split
 
-    def items(texts: list[str], block: str) -> ItemColumns | None:
+    def items(texts: list[str], ascii: bool) -> ItemColumns | None:
         try:  # strict: a line of other than five fields (a blank one has one) raises
             identifiers, texts_of_time, names, firsts, seconds = zip(
                 *map(split, texts, repeat(",")), strict=True
@@ -404,11 +404,7 @@ def _usual_columns(
         made.identifiers, made.event_names = list(identifiers), list(names)
         made.firsts, made.seconds = list(firsts), list(seconds)
         # all ASCII digits (then int() reads them as they are) and short: one C call for all
-        if (
-            block.isascii()
-            and "".join(texts_of_time).isdigit()
-            and max(map(len, texts_of_time)) <= digits
-        ):
+        if ascii and "".join(texts_of_time).isdigit() and max(map(len, texts_of_time)) <= digits:
             made.timestamps = list(map(int, texts_of_time))
         else:
             made.timestamps = list(map(timestamp_input, texts_of_time))

@@ -968,7 +968,7 @@ class PostgresStorage(Storage):
             rows = connection.execute(
                 self._sql(
                     "SELECT e.seq, m.id, m.event_name, e.customer, e.identifier, e.timestamp, "
-                    "e.created, e.value, NULLIF(e.value_text, ''), e.cancelled FROM {t}events AS e "
+                    f"e.created, e.value, {_VALUE_TEXT}, e.cancelled FROM {{t}}events AS e "
                     f"JOIN {{t}}meters AS m ON m.seq = e.meter WHERE {' AND '.join(conditions)} "
                     "ORDER BY e.seq LIMIT %(limit)s"
                 ),
