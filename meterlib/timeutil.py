@@ -40,13 +40,25 @@ class Clock(Protocol):
 class SystemClock:
     """The real wall clock, in UTC."""
 
+    def __init__(self) -> None:
+        self._seconds = 0
+
     def now(self) -> datetime:
         """Return the current UTC time."""
         return datetime.now(UTC)
 
     def unix_seconds(self) -> int:
-        """``now()`` as whole Unix seconds, without building a datetime."""
-        return int(time.time())
+        """``now()`` as whole Unix seconds, without building a datetime.
+
+        The same int object throughout a second, so that what keeps one per event (the memory
+        store's received times) keeps one per second: 8 bytes an event, not 40.
+        """
+        seconds = int(time.time())
+        last = self._seconds
+        if seconds == last:
+            return last
+        self._seconds = seconds
+        return seconds
 
 
 class ManualClock:
