@@ -161,6 +161,10 @@ class MeterEventStream:
         self._context = context
         self._ingest = ingest
         self._log = log
+        self._sessions: dict[str, SessionRecord] = {}
+        """Sessions found in the storage, by token: a session never changes, and leaves the
+        storage only once expired, so it is read once, not on every call (a query each on
+        the SQL backends: on PostgreSQL a round trip). `check_session` still judges expiry."""
 
     def create(self, *, events: Sequence[Mapping[str, Any]], authentication_token: str) -> None:
         """Record up to 100 events with a session's token; report the bad ones, raise nothing.
@@ -183,13 +187,25 @@ class MeterEventStream:
         """
         context = self._context
         with context.lock:
-            token = validate_token(authentication_token)
-            check_session(context.storage.find_session(token), context.now())
+            check_session(self._session(validate_token(authentication_token)), context.now())
             items = rules.validate_batch(events)
             check_stream_length(items)
             batch = self._ingest.create_batch(items)
+            if not batch.invalid:  # the usual call: nothing to report
+                return
             reports = self._reports(items, batch.outcomes, batch.invalid)
         self._log.publish(reports)
+
+    def _session(self, token: str) -> SessionRecord | None:
+        """The session of `token` (kept, or read from the storage and kept), or None."""
+        session = self._sessions.get(token)
+        if session is None:
+            session = self._context.storage.find_session(token)
+            if session is not None:
+                if len(self._sessions) >= _KEPT_SESSIONS:
+                    self._sessions.clear()
+                self._sessions[token] = session
+        return session
 
     def _reports(
         self, items: Sequence[object], outcomes: Sequence[Outcome], invalid: Sequence[int]
@@ -225,6 +241,10 @@ class MeterEventStream:
             _report(self._log.new_id(), kind, meter_id, codes, now, livemode=context.livemode)
             for (kind, meter_id), codes in groups.items()
         ]
+
+
+_KEPT_SESSIONS = 1_000
+"""Sessions a stream keeps found at most; past that it forgets them all and reads again."""
 
 
 def _report(
