@@ -362,8 +362,9 @@ def common_columns(
 ) -> int:
     """`common_items` for items held as columns: the same rules, with no dict read per item.
 
-    Each item's payload is built for `common_fields` and kept only if its keys come the
-    meter's other way round; else it goes in as its raw value string.
+    Each item's payload is written into one dict for `common_fields` (which only reads it),
+    and kept, as a copy, only if its keys come the meter's other way round; else it goes in
+    as its raw value string.
     """
     now = events.created
     first_key, second_key = items.payload_keys
@@ -374,12 +375,14 @@ def common_columns(
     add_customer, add_identifier = events.customers.append, events.identifiers.append
     add_timestamp, add_value = events.timestamps.append, events.values.append
     add_payload = events.payloads.append
+    payload = {first_key: "", second_key: ""}  # no dict made and freed per item
     for index in range(start, len(names)):
         known = accepting.get(names[index])
         if known is None:
             return index
         meter, identifier = known[0], identifiers[index]
-        payload = {first_key: firsts[index], second_key: seconds[index]}
+        payload[first_key] = firsts[index]
+        payload[second_key] = seconds[index]
         fields = common_fields(meter, payload, identifier, timestamps[index], now)
         if fields is None:
             return index
@@ -394,7 +397,7 @@ def common_columns(
         add_identifier(identifier)
         add_timestamp(timestamp)
         add_value(value)
-        add_payload(raw if customer_first else payload)
+        add_payload(raw if customer_first else payload.copy())
     return len(names)
 
 
