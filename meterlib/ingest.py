@@ -55,6 +55,11 @@ class Ingest:
         `Storage.meters_generation` stays `_kept_generation` (built-ins are never replaced)."""
         self._kept_generation: int | None = None
 
+    @property
+    def preferred_batch(self) -> int:
+        """Events a batch best holds on this storage (`Storage.preferred_batch`)."""
+        return self._context.storage.preferred_batch
+
     def create(
         self,
         event_name: object,

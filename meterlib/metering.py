@@ -252,7 +252,7 @@ class Metering:
         *,
         format: str | None = None,
         on_error: str = "report",
-        batch_size: int = importing.DEFAULT_BATCH,
+        batch_size: int | None = None,
         max_rejections: int = importing.DEFAULT_MAX_REJECTIONS,
         progress: importing.Progress | None = None,
     ) -> ImportReport:
@@ -265,7 +265,8 @@ class Metering:
         comes from `format`, else the file's name, else its first bytes. The file is streamed:
         memory stays flat whatever its size. Every row goes through the same pipeline as
         ``meter_events.create_many``, `batch_size` rows a call (one transaction each on a
-        durable store). A row without an identifier gets one derived from the row and its
+        durable store; by default the store's `Storage.preferred_batch`: 2,000 in memory,
+        10,000 on SQL stores). A row without an identifier gets one derived from the row and its
         place in the file, so re-running an interrupted import within 24 hours records every
         row exactly once (``docs/files.md``).
 

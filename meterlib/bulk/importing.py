@@ -23,8 +23,6 @@ from meterlib.validation import MAX_BATCH, fail
 
 OnError = Literal["report", "raise"]
 ON_ERROR: tuple[OnError, ...] = ("report", "raise")
-DEFAULT_BATCH = 10_000
-"""Rows per ``create_batch`` call (and per transaction on a durable store)."""
 DEFAULT_MAX_REJECTIONS = 100
 """How many rejected rows a report keeps (its counts are always exact)."""
 Progress = Callable[[ImportReport, int], object]
@@ -50,7 +48,7 @@ def import_events(
     *,
     format: object = None,
     on_error: object = "report",
-    batch_size: object = DEFAULT_BATCH,
+    batch_size: object = None,
     max_rejections: object = DEFAULT_MAX_REJECTIONS,
     progress: Progress | None = None,
 ) -> ImportReport:
@@ -62,7 +60,11 @@ def import_events(
             code="parameter_invalid_enum",
             param="on_error",
         )
-    size = _whole_number(batch_size, "batch_size", 1, MAX_BATCH)
+    size = (
+        ingest.preferred_batch
+        if batch_size is None
+        else _whole_number(batch_size, "batch_size", 1, MAX_BATCH)
+    )
     kept = _whole_number(max_rejections, "max_rejections", 0, 1_000_000)
     if progress is not None and not callable(progress):
         fail(

@@ -113,7 +113,12 @@ def _summary(out: Console, reports: list[tuple[str, ImportReport]], seconds: flo
     show_default=True,
     help="report: count bad rows and record the good ones; raise: stop at the first bad row.",
 )
-@click.option("--batch-size", type=int, default=10_000, show_default=True, help="Rows a batch.")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=None,
+    help="Rows a batch (one transaction each). [default: the store's: 10,000 on SQL stores]",
+)
 @json_option
 def import_command(
     *,
@@ -121,7 +126,7 @@ def import_command(
     store: str,
     file_format: str | None,
     on_error: str,
-    batch_size: int,
+    batch_size: int | None,
     as_json: bool,
 ) -> int:
     """Import meter events from CSV, JSON or JSON Lines files (gzip too); FILE - is stdin.

@@ -197,6 +197,10 @@ class Storage(abc.ABC):
     With None, the ingest asks `cached_meter_by_event_name` on every call.
     """
 
+    preferred_batch: int = 10_000
+    """Events a batch best holds here: what a file import hands `add_events` at a time when
+    its caller does not say. On SQL backends, where each batch is a transaction, 10,000."""
+
     # --- meters ---------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -351,6 +351,10 @@ class MemoryStorage(Storage):
 
     meters_generation: int  # only this object changes its meters
 
+    preferred_batch = 2_000
+    """A batch's columns then stay in the CPU's caches: a 1M-row CSV import took 3.43 µs a
+    row in batches of 2,000 against 3.68 in batches of 10,000 (1,000: no faster)."""
+
     def __init__(self, url: str = "memory://") -> None:
         self._rollup_days_max = _rollup_days_option(url)
         # streams with rollups, least recently read first, each with its days when last read

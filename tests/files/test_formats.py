@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from meterlib import InvalidRequestError, Metering
+from meterlib.storage.memory import MemoryStorage
 from tests.files.conftest import HEADER, NOW, stored_count, total
 
 ROWS = [
@@ -200,6 +201,19 @@ def test_progress_is_called_after_each_batch(memory: Metering) -> None:
     )
     assert [rows for rows, _ in seen] == [10, 20, 25]
     assert seen[-1][1] == len(as_csv(rows))
+
+
+def test_without_a_batch_size_the_store_chooses(m: Metering) -> None:
+    """No batch_size: batches of the store's preferred_batch (2,000 in memory, 10,000 on SQL)."""
+    seen: list[int] = []
+    rows = [(f"r{n}", NOW - n, "cus_1", "1") for n in range(4_500)]
+    report = m.import_events(
+        io.StringIO(as_csv(rows)), progress=lambda report, read: seen.append(report.rows)
+    )
+    batch = m.storage.preferred_batch
+    assert batch == (2_000 if isinstance(m.storage, MemoryStorage) else 10_000)
+    assert seen == [*range(batch, 4_500, batch), 4_500]
+    assert report.recorded == 4_500
 
 
 @pytest.mark.parametrize(
