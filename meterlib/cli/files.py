@@ -117,7 +117,7 @@ def _summary(out: Console, reports: list[tuple[str, ImportReport]], seconds: flo
     "--batch-size",
     type=int,
     default=None,
-    help="Rows a batch (one transaction each). [default: the store's: 10,000 on SQL stores]",
+    help="Rows a batch, one transaction each [default: the store's, 2,000 in memory, 10,000 SQL]",
 )
 @json_option
 def import_command(
