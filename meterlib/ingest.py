@@ -234,7 +234,7 @@ class Ingest:
         """
         storage = self._context.storage
         cutoff = now - rules.IDENTIFIER_WINDOW
-        refusals: Counter[str] = Counter()
+        refusals: Counter[str] | None = None  # made on a first refusal: most batches have none
         while True:
             accepted = outcomes.events
             try:
@@ -242,6 +242,7 @@ class Ingest:
             except MeterInactive as refused:
                 if refused.meter_ids.isdisjoint(accepted.meter_ids):
                     raise  # not about this batch's meters: a storage fault, not a rule
+                refusals = Counter() if refusals is None else refusals
                 refusals.update(refused.meter_ids)
                 inactive = {
                     meter_id

@@ -59,15 +59,15 @@ def validate_batch(events: object) -> Sequence[object]:
     A list, tuple or other iterable; not a string, bytes or a mapping, which are single values.
     `ItemColumns` stay as they are.
     """
-    if isinstance(events, str | bytes | bytearray | Mapping) or not isinstance(events, Iterable):
+    items: Sequence[object]
+    if type(events) is list or type(events) is ItemColumns:  # first: no ABC checks for them
+        items = events
+    elif isinstance(events, str | bytes | bytearray | Mapping) or not isinstance(events, Iterable):
         fail(
             f"events must be a list of events; got {describe(events)}",
             code="parameter_invalid_type",
             param="events",
         )
-    items: Sequence[object]
-    if type(events) is list or type(events) is ItemColumns:
-        items = events
     elif type(events) is tuple:
         items = list(events)
     else:
