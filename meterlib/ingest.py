@@ -314,14 +314,17 @@ class Ingest:
     ) -> NewEvent:
         """Every rule but the identifier's uniqueness, which storage checks as it stores."""
         meter, aggregation = self._resolve(event_name, accepting)
-        return rules.validate_event(
-            meter,
-            aggregation,
-            payload=payload,
-            identifier=identifier,
-            timestamp=timestamp,
-            now=now,
-        )
+        event = rules.common_event(meter, payload, identifier, timestamp, now)
+        if event is None:  # not the common shape: every rule, one by one
+            event = rules.validate_event(
+                meter,
+                aggregation,
+                payload=payload,
+                identifier=identifier,
+                timestamp=timestamp,
+                now=now,
+            )
+        return event
 
 
 _STORE_ATTEMPTS = 2

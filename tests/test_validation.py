@@ -464,7 +464,7 @@ def test_common_shape_fast_path_agrees_with_every_rule(changes: list[tuple[str, 
     fast = validation.events.common_event(METER, now=NOW, **arguments)
     if fast is None:
         return
-    full = validation.events._any_event(METER, Sum(), now=NOW, **arguments)
+    full = validate_event(METER, Sum(), now=NOW, **arguments)
     assert fast == full
     assert str(fast.value) == str(full.value)
     assert fast.payload is not arguments["payload"]
