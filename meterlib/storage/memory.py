@@ -790,6 +790,7 @@ class MemoryStorage(Storage):
             self._mark_read(stream)
             return windows
         states: list[Any] = [_UNTOUCHED] * count  # each window's state, once it has events
+        touched: list[int] = []  # the windows with events, so the empty ones cost no call
         if stream.window is None:  # a raw range folded event by event
             add, initial, event_values = aggregation.add, aggregation.initial, stream.values
             for key in stream.key_range(start, end):
@@ -799,6 +800,7 @@ class MemoryStorage(Storage):
                 state = states[index]
                 if state is _UNTOUCHED:
                     state = initial()
+                    touched.append(index)
                 states[index] = add(state, timestamp, seq, event_values[seq])
         else:
             for timestamp, seq, value in stream.counted(low, high):
@@ -807,9 +809,13 @@ class MemoryStorage(Storage):
                     state = states[index]
                     if state is _UNTOUCHED:
                         state = aggregation.initial()
+                        touched.append(index)
                     states[index] = aggregation.add(state, timestamp, seq, value)
+        windows = [empty] * count
         result = aggregation.result
-        return [empty if state is _UNTOUCHED else result(state) for state in states]
+        for index in touched:
+            windows[index] = result(states[index])
+        return windows
 
     # --- v2 meter event sessions -----------------------------------------------------------
 
